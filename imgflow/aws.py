@@ -1,0 +1,56 @@
+"""boto3 clients, created once per process and shared (clients are thread-safe).
+
+In AWS they use the Lambda's role; locally ``AWS_ENDPOINT_URL`` points boto3 at the moto server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError, ReadTimeoutError
+
+from imgflow.errors import SourceMissing, StorageThrottled, TransientError
+
+# Throttling and server-side codes of S3 and DynamoDB that are worth a retry at the workflow level
+# (boto3 has already retried a few times with its own backoff by the time we see them).
+_THROTTLED = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
+_SERVER = {"InternalError", "InternalServerError", "ServiceUnavailable", "503", "500"}
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+
+
+@cache
+def client(service: str) -> Any:
+    """The shared boto3 client for ``service`` (call ``client.cache_clear()`` after changing endpoints)."""
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """Turn boto3's errors into the named errors the workflow retries or records."""
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _THROTTLED:
+            raise StorageThrottled(f"{code}: {exc}") from exc
+        if code in _SERVER:
+            raise TransientError(f"{code}: {exc}") from exc
+        if code in _MISSING:
+            raise SourceMissing(f"the object is gone ({code})") from exc
+        raise
+    except (EndpointConnectionError, ConnectionError, ReadTimeoutError) as exc:
+        raise TransientError(str(exc)) from exc

@@ -1,0 +1,65 @@
+"""Object keys and image ids: the one place that knows the S3 layout.
+
+Originals: ``<uploads bucket>/<prefix><owner>/<image_id>`` (the only prefix the upload rule matches).
+Renditions: ``<renditions bucket>/<owner>/<image_id>/<name>.<ext>`` (another bucket: they never re-trigger).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from typing import NamedTuple
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+#: Owner recorded for an object whose key the API never handed out.
+UNROUTED_OWNER = "_unrouted"
+
+
+class UploadKey(NamedTuple):
+    owner: str
+    image_id: str
+
+
+def new_image_id() -> str:
+    """A 26-character, time-ordered, URL-safe id (ULID layout, lower-case Crockford base32)."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def is_valid_segment(value: str) -> bool:
+    return bool(_SEGMENT.match(value))
+
+
+def upload_key(owner: str, image_id: str, prefix: str = "uploads/") -> str:
+    if not (is_valid_segment(owner) and is_valid_segment(image_id)):
+        raise ValueError("owner and image id must be 1-128 characters of [A-Za-z0-9_-]")
+    return f"{prefix}{owner}/{image_id}"
+
+
+def parse_upload_key(key: str, prefix: str = "uploads/") -> UploadKey | None:
+    """The owner and image id of an upload key, or None for a key the API never hands out."""
+    if not key.startswith(prefix):
+        return None
+    parts = key[len(prefix) :].split("/")
+    if len(parts) != 2 or not all(is_valid_segment(p) for p in parts):
+        return None
+    return UploadKey(parts[0], parts[1])
+
+
+def identity_for_key(key: str, prefix: str = "uploads/") -> UploadKey:
+    """Like ``parse_upload_key`` but total: a stray key gets a stable id derived from the key."""
+    parsed = parse_upload_key(key, prefix)
+    if parsed:
+        return parsed
+    return UploadKey(UNROUTED_OWNER, "x" + hashlib.sha256(key.encode()).hexdigest()[:25])
+
+
+def rendition_key(owner: str, image_id: str, name: str, extension: str) -> str:
+    return f"{owner}/{image_id}/{name}.{extension}"
+
+
+def rendition_prefix(owner: str, image_id: str) -> str:
+    return f"{owner}/{image_id}/"

@@ -1,0 +1,203 @@
+"""LocalCloud: the moto threaded server as S3, DynamoDB, EventBridge and Step Functions, deployed.
+
+It creates what the CDK app creates (buckets, table, functions, the ingest state machine from its ASL file,
+the upload rule) and points this process's boto3 at it, so the handlers run unchanged, in-process.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import json
+import os
+import threading
+import time
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from imgflow import aws, workflow
+from imgflow.config import Settings
+from imgflow.functions import TASKS
+from imgflow.local import moto_adapter
+from imgflow.records import TABLE
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/imgflow-local"
+INGEST_NAME = "imgflow-ingest"
+UPLOAD_RULE = "imgflow-uploads"
+FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _local_environment(endpoint: str, port: int, settings: Settings) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "MOTO_PORT": str(port),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "IMGFLOW_UPLOADS_BUCKET": settings.uploads_bucket,
+        "IMGFLOW_RENDITIONS_BUCKET": settings.renditions_bucket,
+        "IMGFLOW_TABLE": settings.table_name,
+        "IMGFLOW_UPLOADS_PREFIX": settings.uploads_prefix,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        "POWERTOOLS_SERVICE_NAME": "imgflow",
+    }
+
+
+@dataclass
+class LocalCloud:
+    """The whole system on 127.0.0.1; ``with LocalCloud() as cloud: ...``."""
+
+    settings: Settings = field(default_factory=Settings)
+    port: int = 0
+    #: Optional WSGI middleware around moto (e.g. the POST policy check of the local S3 endpoint).
+    middleware: Callable[[WsgiApp], WsgiApp] | None = None
+    endpoint: str = ""
+    ingest_arn: str = ""
+    _server: BaseWSGIServer | None = None
+    _thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> LocalCloud:
+        moto_adapter.install()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Powertools warns on every invocation that publishes no metric; metrics are off locally anyway.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        app: WsgiApp = DomainDispatcherApplication(create_backend_app)
+        if self.middleware:
+            app = self.middleware(app)
+        self._server = make_server(
+            "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self.port = self._server.server_port
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="imgflow-moto", daemon=True)
+        self._thread.start()
+        os.environ.update(_local_environment(self.endpoint, self.port, self.settings))
+        aws.client.cache_clear()
+        self._configure_moto()
+        self.deploy()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def _configure_moto(self) -> None:
+        import requests
+
+        # Server mode keeps its own copy of the config: set it over HTTP too, before any state machine exists.
+        requests.post(
+            f"{self.endpoint}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
+
+    # -- resources ------------------------------------------------------------------------------------
+    def deploy(self) -> None:
+        """Create what the CDK app creates, from the same definitions."""
+        s = self.settings
+        s3, ddb, lam, sfn, events = (
+            self.client(n) for n in ("s3", "dynamodb", "lambda", "stepfunctions", "events")
+        )
+        self.client("iam").create_role(
+            RoleName=ROLE_ARN.rsplit("/", 1)[1],
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+        for bucket in (s.uploads_bucket, s.renditions_bucket):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_notification_configuration(
+            Bucket=s.uploads_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        ddb.create_table(TableName=s.table_name, **TABLE)
+        substitutions = {}
+        for spec in TASKS:
+            arn = lam.create_function(
+                FunctionName=f"imgflow-{spec.name}",
+                Runtime="python3.12",
+                Role=ROLE_ARN,
+                Handler=spec.handler,
+                Code={"ZipFile": _placeholder_zip()},
+                MemorySize=spec.memory_mb,
+                Timeout=spec.timeout_s,
+            )["FunctionArn"]
+            if spec.placeholder:
+                substitutions[spec.placeholder] = arn
+        definition = workflow.render(workflow.definition_text(workflow.INGEST), substitutions)
+        self.ingest_arn = sfn.create_state_machine(
+            name=INGEST_NAME, definition=definition, roleArn=ROLE_ARN, type="STANDARD"
+        )["stateMachineArn"]
+        events.put_rule(
+            Name=UPLOAD_RULE,
+            EventPattern=json.dumps(workflow.upload_event_pattern(s.uploads_bucket, s.uploads_prefix)),
+        )
+        events.put_targets(
+            Rule=UPLOAD_RULE, Targets=[{"Id": "ingest", "Arn": self.ingest_arn, "RoleArn": ROLE_ARN}]
+        )
+
+    # -- runs -----------------------------------------------------------------------------------------
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=self.ingest_arn)
+        return [e for page in pages for e in page["executions"]]
+
+    def wait_for_executions(self, count: int, *, timeout: float = 120.0) -> list[dict[str, Any]]:
+        """Wait until at least ``count`` executions exist and all have ended; returns their descriptions."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.executions()
+            if len(runs) >= count and all(r["status"] in FINAL for r in runs):
+                return [sfn.describe_execution(executionArn=r["executionArn"]) for r in runs]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(runs)} executions, not all final after {timeout}s")
+            time.sleep(0.05)
+
+
+def _placeholder_zip() -> bytes:
+    """moto wants a code package; the handler runs from this process's own import path."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "imgflow local mode: handlers run in-process\n")
+    return buf.getvalue()

@@ -1,0 +1,238 @@
+"""Every adaptation of moto that the local mode needs, in one place. Pinned to moto 5.2.5.
+
+moto is the local AWS; where it falls short of what AWS does for this workflow, this module bridges it
+(each gap is covered by tests/workflow/test_moto_adapter.py, which fail if upstream behaviour changes):
+
+1. Lambda invoke wants Docker: ``LambdaFunction._invoke_lambda`` is replaced by an in-process call of the
+   function's ``Handler`` (a Python dotted path), errors reported as Lambda reports them
+   (``errorType`` = the exception's class name), so Retry/Catch match names exactly as in AWS.
+2. S3 -> EventBridge: moto's "Object Created" event has a fixed id and sequencer, an epoch ``time`` and
+   ``eTag`` instead of ``etag``; and a rule whose target is a state machine raises NotImplementedError
+   (swallowed). We emit the event as AWS does and start the target state machine with it.
+3. Retry waits are real sleeps: ``IMGFLOW_LOCAL_TIME_SCALE`` (default 1) scales them, for fast tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import moto
+
+MOTO_VERSION = "5.2.5"
+log = logging.getLogger("imgflow.local")
+
+_lock = threading.Lock()
+_installed = False
+_sequence = itertools.count(1)
+
+
+@dataclass
+class DeliveryLog:
+    """What the local event bus did: every event it delivered and every delivery that failed."""
+
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    #: Hook for fault injection and tests: called with (event, target_arn) before each delivery.
+    before_delivery: Callable[[dict[str, Any], str], None] | None = None
+
+
+deliveries = DeliveryLog()
+
+
+# -- 1. Lambda in-process -----------------------------------------------------------------------------
+@dataclass
+class LocalLambdaContext:
+    """The attributes of the Lambda context object that Powertools and handlers read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    timeout_s: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def resolve_handler(dotted: str) -> Callable[[Any, Any], Any]:
+    module_name, _, attr = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replacement for ``LambdaFunction._invoke_lambda(self, event) -> (body, errored, logs)``."""
+    payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
+    context = LocalLambdaContext(
+        function_name=self.function_name,
+        memory_limit_in_mb=int(self.memory_size or 128),
+        invoked_function_arn=self.function_arn,
+        timeout_s=int(self.timeout or 3),
+    )
+    try:
+        result = resolve_handler(self.handler)(payload, context)
+    except Exception as exc:  # reported to the workflow exactly as Lambda does
+        error = {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            "requestId": context.aws_request_id,
+            "stackTrace": traceback.format_exception(exc)[-6:],
+        }
+        return json.dumps(error), True, ""
+    return json.dumps(result), False, ""
+
+
+# -- 2. S3 -> EventBridge -> Step Functions --------------------------------------------------------------
+def new_sequencer() -> str:
+    """S3-like sequencer: hex, grows with every write in this process (S3's grow per key)."""
+    return f"{time.time_ns():016X}{next(_sequence):06X}"
+
+
+def s3_object_created_event(
+    *,
+    account: str,
+    region: str,
+    bucket: str,
+    key: str,
+    size: int,
+    etag: str,
+    version_id: str | None,
+    reason: str,
+) -> dict[str, Any]:
+    """The "Object Created" event as EventBridge delivers it in AWS."""
+    obj: dict[str, Any] = {"key": key, "size": size, "etag": etag, "sequencer": new_sequencer()}
+    if version_id and version_id != "null":
+        obj["version-id"] = version_id
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": obj,
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": account,
+            "source-ip-address": "127.0.0.1",
+            "reason": reason,
+        },
+    }
+
+
+def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+    """Replacement for ``moto.s3.notifications._send_event_bridge_message``."""
+    if "ObjectCreated" not in event_name:
+        return  # this workflow subscribes to Object Created only
+    event = s3_object_created_event(
+        account=account_id,
+        region=bucket.region_name,
+        bucket=bucket.name,
+        key=key.name,
+        size=key.size,
+        etag=key.etag.replace('"', ""),
+        version_id=key.version_id,
+        reason=event_name.split(":")[1],
+    )
+    put_event(account_id, bucket.region_name, event)
+
+
+def put_event(account_id: str, region: str, event: dict[str, Any]) -> None:
+    """Deliver ``event`` to every matching rule of every bus, as EventBridge would."""
+    from moto.events.models import events_backends
+
+    for bus in events_backends[account_id][region].event_buses.values():
+        for rule in list(bus.rules.values()):
+            if rule.state == "ENABLED" and rule.event_pattern.matches_event(event):
+                for target in rule.targets:
+                    _deliver(event, target, account_id, region)
+
+
+def _deliver(event: dict[str, Any], target: dict[str, Any], account_id: str, region: str) -> None:
+    arn = target["Arn"]
+    try:
+        if deliveries.before_delivery:
+            deliveries.before_delivery(event, arn)
+        if ":states:" not in arn:
+            raise NotImplementedError(f"local event bus delivers to state machines only, not {arn}")
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[account_id][region]
+        # EventBridge names the execution itself (a UUID); the input is the whole event.
+        backend.start_execution(arn, name=str(uuid.uuid4()), execution_input=json.dumps(event))
+        deliveries.delivered.append(event)
+    except Exception as exc:
+        log.exception("event %s not delivered to %s", event.get("id"), arn)
+        deliveries.failures.append((event, f"{type(exc).__name__}: {exc}"))
+
+
+# -- 3. Retry waits --------------------------------------------------------------------------------------
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's retrier: sleeps scaled by IMGFLOW_LOCAL_TIME_SCALE."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", "1")))
+
+
+def install() -> None:
+    """Apply every adaptation (idempotent). Refuses a moto version it was not measured on."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        if moto.__version__ != MOTO_VERSION:
+            raise RuntimeError(
+                f"imgflow's local mode is pinned to moto {MOTO_VERSION} (found {moto.__version__}): "
+                "re-measure the adaptations in imgflow/local/moto_adapter.py before upgrading"
+            )
+        from moto.awslambda.models import LambdaFunction
+        from moto.core.config import default_user_config
+        from moto.s3 import notifications
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
+        notifications._send_event_bridge_message = _send_event_bridge_message
+        retrier_decl.time = _ScaledTime()  # type: ignore[assignment]
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        _installed = True
+
+
+@contextlib.contextmanager
+def time_scale(scale: float) -> Any:
+    """Temporarily scale retry waits (tests)."""
+    old = os.environ.get("IMGFLOW_LOCAL_TIME_SCALE")
+    os.environ["IMGFLOW_LOCAL_TIME_SCALE"] = str(scale)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("IMGFLOW_LOCAL_TIME_SCALE", None)
+        else:
+            os.environ["IMGFLOW_LOCAL_TIME_SCALE"] = old

@@ -1,0 +1,133 @@
+"""The data contract between the states of the ingest workflow (what the ASL passes to each task).
+
+Only references and small results travel between states, never image bytes (256 KiB payload limit).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    S3EventNotificationEventBridgeModel,
+)
+from pydantic import BaseModel, ConfigDict, Field
+
+from imgflow.records.table import Status
+
+REPROCESS_SOURCE = "imgflow.reprocess"
+REPROCESS_DETAIL_TYPE = "Reprocess Requested"
+
+
+class ImageRef(BaseModel):
+    """Which upload a run works on (the Claim state's result, ``$.image``)."""
+
+    id: str
+    owner: str
+    bucket: str
+    key: str
+    sequencer: str
+
+
+class Validated(BaseModel):
+    """What ``validate`` learned from the content (``$.validated``)."""
+
+    format: str
+    width: int
+    height: int
+    frames: int
+    mode: str
+    bytes: int
+    content_type: str
+
+
+class TaskInput(BaseModel):
+    image: ImageRef
+
+
+class ProcessInput(TaskInput):
+    validated: Validated
+
+
+class RenditionOut(BaseModel):
+    name: str
+    width: int
+    height: int
+    format: str
+    bytes: int
+    key: str
+
+
+class ReprocessObject(BaseModel):
+    key: str
+    sequencer: str
+
+
+class ReprocessBucket(BaseModel):
+    name: str
+
+
+class ReprocessDetail(BaseModel):
+    bucket: ReprocessBucket
+    object: ReprocessObject
+    reason: str = "requested"
+
+
+class ReprocessEvent(EventBridgeModel):  # type: ignore[misc]
+    """The event that asks the ingest workflow to run again over a stored original."""
+
+    detail: ReprocessDetail
+
+
+class ClaimInput(BaseModel):
+    action: Literal["claim"]
+    event: dict[str, Any]
+    execution_arn: str
+
+
+class ErrorInfo(BaseModel):
+    """What a Catch put at ``$.error``: Step Functions' Error name and Cause string."""
+
+    Error: str
+    Cause: str | None = None
+
+
+class Processed(BaseModel):
+    renditions: list[RenditionOut]
+    meta: dict[str, Any]
+
+
+class RunState(BaseModel):
+    """The workflow state handed to ``record`` at the end: the original event plus what the states added."""
+
+    model_config = ConfigDict(extra="allow")
+
+    image: ImageRef | None = None
+    validated: Validated | None = None
+    processed: Processed | None = None
+    error: ErrorInfo | None = None
+
+
+class FinishInput(BaseModel):
+    action: Literal["finish"]
+    status: Literal[Status.PROCESSED, Status.REJECTED, Status.FAILED]
+    state: RunState
+    execution_arn: str
+
+
+RecordInput = Annotated[ClaimInput | FinishInput, Field(discriminator="action")]
+
+
+def parse_source_event(event: dict[str, Any]) -> tuple[str, str, str, bool]:
+    """(bucket, key, sequencer, is_reprocess) of the event that started a run."""
+    if event.get("source") == REPROCESS_SOURCE:
+        reprocess = ReprocessEvent.model_validate(event)
+        return (
+            reprocess.detail.bucket.name,
+            reprocess.detail.object.key,
+            reprocess.detail.object.sequencer,
+            True,
+        )
+    upload = S3EventNotificationEventBridgeModel.model_validate(event)
+    obj = upload.detail.object
+    return upload.detail.bucket.name, obj.key, obj.sequencer or "", False

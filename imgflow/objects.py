@@ -1,0 +1,30 @@
+"""Reading originals and writing renditions in S3 (with errors translated for the workflow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imgflow import aws
+
+
+def head(bucket: str, key: str) -> dict[str, Any]:
+    with aws.translated_errors():
+        return aws.client("s3").head_object(Bucket=bucket, Key=key)
+
+
+def read(bucket: str, key: str, *, max_bytes: int) -> bytes:
+    """The object's bytes; never more than ``max_bytes`` (the object may have grown since the HEAD)."""
+    with aws.translated_errors():
+        body = aws.client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"]
+        return body.read()
+
+
+def write(bucket: str, key: str, data: bytes, *, content_type: str) -> None:
+    with aws.translated_errors():
+        aws.client("s3").put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl="public, max-age=31536000, immutable",
+        )

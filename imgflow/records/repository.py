@@ -1,0 +1,313 @@
+"""Reads and conditional writes of image records (DynamoDB, through the low-level client)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from imgflow import aws
+from imgflow.errors import DuplicateRun, SupersededResult
+from imgflow.records import table as t
+from imgflow.records.table import Status
+
+_SER, _DESER = TypeSerializer(), TypeDeserializer()
+#: A PROCESSING claim older than this may be taken over by a reprocess request (its run died).
+STALE_CLAIM = timedelta(hours=1)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_dynamo(value: Any) -> Any:
+    """Floats become Decimals (DynamoDB has no float); containers are converted recursively."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def _item(raw: dict[str, Any]) -> dict[str, Any]:
+    return from_dynamo({k: _DESER.deserialize(v) for k, v in raw.items()})
+
+
+def _update(sets: dict[str, Any], if_absent: dict[str, Any] | None = None) -> dict[str, Any]:
+    """UpdateExpression, names and values for SET of ``sets`` (and if_not_exists for ``if_absent``)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    parts = []
+    for i, (name, value) in enumerate({**sets, **(if_absent or {})}.items()):
+        names[f"#a{i}"] = name
+        values[f":a{i}"] = _SER.serialize(to_dynamo(value))
+        if if_absent and name in if_absent:
+            parts.append(f"#a{i} = if_not_exists(#a{i}, :a{i})")
+        else:
+            parts.append(f"#a{i} = :a{i}")
+    return {
+        "UpdateExpression": "SET " + ", ".join(parts),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    #: DynamoDB's LastEvaluatedKey, or None on the last page (the API turns it into an opaque cursor).
+    next_key: dict[str, Any] | None
+
+
+class ImageRepository:
+    """Every read and write of image records goes through here."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("dynamodb")
+
+    def _key(self, image_id: str) -> dict[str, Any]:
+        return {t.PK: {"S": t.image_pk(image_id)}, t.SK: {"S": t.IMAGE_SK}}
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def create_pending(
+        self, *, image_id: str, owner: str, filename: str, content_type: str, size: int | None, **extra: Any
+    ) -> dict[str, Any]:
+        """The record of an upload URL handed out; the workflow turns it into a final record."""
+        now = now_iso()
+        item = {
+            t.PK: t.image_pk(image_id),
+            t.SK: t.IMAGE_SK,
+            "image_id": image_id,
+            "owner": owner,
+            "status": Status.PENDING.value,
+            "filename": filename,
+            "content_type": content_type,
+            "declared_bytes": size,
+            "created_at": now,
+            "updated_at": now,
+            "gsi1pk": t.owner_pk(owner),
+            "gsi1sk": t.owner_sk(now, image_id),
+            "gsi2pk": t.status_pk(Status.PENDING),
+            "gsi2sk": t.status_sk(0, now, image_id),
+            **extra,
+        }
+        item = {k: v for k, v in item.items() if v is not None}
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={k: _SER.serialize(to_dynamo(v)) for k, v in item.items()},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return item
+
+    def claim(
+        self,
+        *,
+        image_id: str,
+        owner: str,
+        bucket: str,
+        key: str,
+        sequencer: str,
+        execution_arn: str,
+        pipeline_version: int,
+        reprocess: bool = False,
+    ) -> None:
+        """Make ``execution_arn`` the owner of the image's record for this upload.
+
+        A new upload wins over an older one (S3 sequencers grow per key); a reprocess run may take over the
+        same upload once no live run holds it. The same execution may claim again (a retried invoke).
+        Raises ``DuplicateRun`` when another run owns it: a duplicated or stale event.
+        """
+        now = now_iso()
+        update = _update(
+            {
+                "status": Status.PROCESSING.value,
+                "seq": sequencer,
+                "execution_arn": execution_arn,
+                "source_bucket": bucket,
+                "source_key": key,
+                "updated_at": now,
+                "pipeline_version": pipeline_version,
+                "gsi2pk": t.status_pk(Status.PROCESSING),
+                "gsi2sk": t.status_sk(pipeline_version, now, image_id),
+            },
+            if_absent={
+                "image_id": image_id,
+                "owner": owner,
+                "created_at": now,
+                "gsi1pk": t.owner_pk(owner),
+                "gsi1sk": t.owner_sk(now, image_id),
+            },
+        )
+        values = update["ExpressionAttributeValues"]
+        values.update({":seq": {"S": sequencer}, ":exec": {"S": execution_arn}})
+        if reprocess:
+            stale = (
+                (datetime.now(UTC) - STALE_CLAIM).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            )
+            values.update({":processing": {"S": Status.PROCESSING.value}, ":stale": {"S": stale}})
+            condition = "execution_arn = :exec OR (seq = :seq AND (#st <> :processing OR #upd < :stale))"
+            update["ExpressionAttributeNames"].update({"#st": "status", "#upd": "updated_at"})
+        else:
+            condition = "attribute_not_exists(seq) OR seq < :seq OR execution_arn = :exec"
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=self._key(image_id), ConditionExpression=condition, **update
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise DuplicateRun(f"image {image_id}: another run owns upload {sequencer}") from exc
+            raise
+
+    def finish(
+        self,
+        *,
+        image_id: str,
+        owner: str,
+        sequencer: str,
+        execution_arn: str,
+        status: Status,
+        pipeline_version: int,
+        fields: dict[str, Any],
+        bucket: str,
+        key: str,
+    ) -> dict[str, Any]:
+        """Write the final result, only if this run still owns the record (else ``SupersededResult``)."""
+        now = now_iso()
+        sets = {
+            **fields,
+            "status": status.value,
+            "seq": sequencer,
+            "execution_arn": execution_arn,
+            "source_bucket": bucket,
+            "source_key": key,
+            "updated_at": now,
+            "finished_at": now,
+            "pipeline_version": pipeline_version,
+            "gsi2pk": t.status_pk(status),
+            "gsi2sk": t.status_sk(pipeline_version, now, image_id),
+        }
+        update = _update(
+            sets,
+            if_absent={
+                "image_id": image_id,
+                "owner": owner,
+                "created_at": now,
+                "gsi1pk": t.owner_pk(owner),
+                "gsi1sk": t.owner_sk(now, image_id),
+            },
+        )
+        update["ExpressionAttributeValues"].update({":seq": {"S": sequencer}, ":exec": {"S": execution_arn}})
+        try:
+            result = self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(image_id),
+                ConditionExpression="execution_arn = :exec OR attribute_not_exists(seq) OR seq < :seq",
+                ReturnValues="ALL_NEW",
+                **update,
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise SupersededResult(f"image {image_id}: a newer run owns the record") from exc
+            raise
+        return _item(result["Attributes"])
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def get(self, image_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        raw = self.client.get_item(
+            TableName=self.table_name, Key=self._key(image_id), ConsistentRead=consistent
+        )
+        return _item(raw["Item"]) if "Item" in raw else None
+
+    def _query(self, start_key: dict[str, Any] | None, **kwargs: Any) -> Page:
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        raw = self.client.query(TableName=self.table_name, **kwargs)
+        return Page([_item(i) for i in raw.get("Items", [])], raw.get("LastEvaluatedKey"))
+
+    def list_by_owner(
+        self,
+        owner: str,
+        *,
+        limit: int = 50,
+        start_key: dict[str, Any] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+    ) -> Page:
+        """An owner's images, newest first; ``since``/``until`` are ISO timestamps on ``created_at``."""
+        condition = "gsi1pk = :o"
+        values: dict[str, Any] = {":o": {"S": t.owner_pk(owner)}}
+        if since or until:
+            condition += " AND gsi1sk BETWEEN :lo AND :hi"
+            values[":lo"] = {"S": since or ""}
+            values[":hi"] = {"S": (until or "9999") + "~"}
+        filters, names = [], {}
+        if status:
+            filters.append("#st = :st")
+            names["#st"] = "status"
+            values[":st"] = {"S": status}
+        if tag:
+            filters.append("contains(tags, :tag)")
+            values[":tag"] = {"S": tag}
+        extra: dict[str, Any] = {}
+        if filters:
+            extra["FilterExpression"] = " AND ".join(filters)
+        if names:
+            extra["ExpressionAttributeNames"] = names
+        return self._query(
+            start_key,
+            IndexName=t.BY_OWNER,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit,
+            **extra,
+        )
+
+    def by_status(
+        self,
+        status: Status,
+        *,
+        below_version: int | None = None,
+        limit: int = 100,
+        start_key: dict[str, Any] | None = None,
+    ) -> Page:
+        """Images in ``status``; with ``below_version``, only those made by an older pipeline."""
+        condition = "gsi2pk = :s"
+        values: dict[str, Any] = {":s": {"S": t.status_pk(status)}}
+        if below_version is not None:
+            condition += " AND gsi2sk < :v"
+            values[":v"] = {"S": t.version_prefix(below_version)}
+        return self._query(
+            start_key,
+            IndexName=t.BY_STATUS,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            Limit=limit,
+        )

@@ -1,0 +1,30 @@
+"""Lambda entry point of the Claim and Record* states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from imgflow.config import settings
+from imgflow.models import ClaimInput, RecordInput
+from imgflow.observability import logger, metrics, tracer
+from tasks.record.service import claim, finish
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=RecordInput)
+def lambda_handler(event: RecordInput, context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, ClaimInput):
+        image = claim(event, settings())
+        logger.set_correlation_id(image.id)
+        logger.info("claimed", extra={"key": image.key, "sequencer": image.sequencer})
+        return image.model_dump()
+    record = finish(event, settings())
+    logger.set_correlation_id(record["image_id"])
+    metrics.add_metric(name=f"Images{record['status'].title()}", unit="Count", value=1)
+    logger.info("recorded", extra={"status": record["status"], "reason": record.get("reason")})
+    return {"status": record["status"], "image_id": record["image_id"]}

@@ -1,0 +1,112 @@
+"""record: claim an upload for a run, and write the run's final result (plain functions)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from imgflow import keys
+from imgflow.config import Settings
+from imgflow.errors import REJECTIONS
+from imgflow.models import ClaimInput, FinishInput, ImageRef, parse_source_event
+from imgflow.records import ImageRepository, Status
+
+MAX_MESSAGE = 1000
+
+
+def _repository(settings: Settings) -> ImageRepository:
+    return ImageRepository(settings.table_name)
+
+
+def image_from_event(event: dict[str, Any], settings: Settings) -> tuple[ImageRef, bool]:
+    bucket, key, sequencer, reprocess = parse_source_event(event)
+    owner, image_id = keys.identity_for_key(key, settings.uploads_prefix)
+    return ImageRef(id=image_id, owner=owner, bucket=bucket, key=key, sequencer=sequencer), reprocess
+
+
+def claim(task: ClaimInput, settings: Settings) -> ImageRef:
+    """Make this execution the owner of the upload's record (``DuplicateRun`` if another run is)."""
+    image, reprocess = image_from_event(task.event, settings)
+    _repository(settings).claim(
+        image_id=image.id,
+        owner=image.owner,
+        bucket=image.bucket,
+        key=image.key,
+        sequencer=image.sequencer,
+        execution_arn=task.execution_arn,
+        pipeline_version=settings.pipeline_version,
+        reprocess=reprocess,
+    )
+    return image
+
+
+def error_message(cause: str | None) -> str:
+    """The human part of a Catch's Cause (Lambda puts a JSON error object there; others a string)."""
+    if not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause[:MAX_MESSAGE]
+    if isinstance(parsed, dict):
+        return str(parsed.get("errorMessage", cause))[:MAX_MESSAGE]
+    return cause[:MAX_MESSAGE]
+
+
+def result_fields(task: FinishInput) -> dict[str, Any]:
+    """The record's fields for this outcome (besides status and ownership)."""
+    state = task.state
+    fields: dict[str, Any] = {"reason": None, "error": None}
+    if state.validated:
+        fields.update(
+            format=state.validated.format,
+            bytes=state.validated.bytes,
+            frames=state.validated.frames,
+            mode=state.validated.mode,
+            content_type=state.validated.content_type,
+            width=state.validated.width,
+            height=state.validated.height,
+        )
+    if task.status is Status.PROCESSED and state.processed:
+        meta = state.processed.meta
+        fields.update(
+            renditions=[r.model_dump() for r in state.processed.renditions],
+            exif=meta.get("exif"),
+            # Display dimensions (after orientation) win over the stored ones.
+            width=meta.get("width", fields.get("width")),
+            height=meta.get("height", fields.get("height")),
+            stored_width=meta.get("stored_width"),
+            stored_height=meta.get("stored_height"),
+            has_icc=meta.get("has_icc"),
+        )
+    if state.error:
+        name = state.error.Error
+        message = error_message(state.error.Cause)
+        if task.status is Status.REJECTED:
+            rejection = REJECTIONS.get(name)
+            fields["reason"] = rejection.reason if rejection else "invalid_image"
+            fields["error"] = {"type": name, "message": message}
+        else:
+            fields["error"] = {"type": name, "message": message}
+    return fields
+
+
+def finish(task: FinishInput, settings: Settings) -> dict[str, Any]:
+    """Write the final record (``SupersededResult`` if a newer run owns it)."""
+    state = task.state
+    image = state.image
+    if image is None:  # the Claim itself failed: identify the upload from the event
+        image, _ = image_from_event(
+            state.model_dump(exclude={"image", "validated", "processed", "error"}), settings
+        )
+    return _repository(settings).finish(
+        image_id=image.id,
+        owner=image.owner,
+        sequencer=image.sequencer,
+        execution_arn=task.execution_arn,
+        status=Status(task.status),
+        pipeline_version=settings.pipeline_version,
+        fields=result_fields(task),
+        bucket=image.bucket,
+        key=image.key,
+    )
