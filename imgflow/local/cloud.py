@@ -7,8 +7,8 @@ the upload rule) and points this process's boto3 at it, so the handlers run unch
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 import os
 import threading
 import time
