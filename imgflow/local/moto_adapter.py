@@ -36,6 +36,8 @@ log = logging.getLogger("imgflow.local")
 
 _lock = threading.Lock()
 _installed = False
+#: moto's own implementations, kept for the tests that check the gaps are still there upstream.
+UPSTREAM: dict[str, Any] = {}
 _sequence = itertools.count(1)
 
 
@@ -217,6 +219,11 @@ def install() -> None:
         from moto.s3 import notifications
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+        UPSTREAM.update(
+            invoke_lambda=LambdaFunction._invoke_lambda,
+            send_event_bridge_message=notifications._send_event_bridge_message,
+            retrier_time=retrier_decl.time,
+        )
         LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
         notifications._send_event_bridge_message = _send_event_bridge_message
         retrier_decl.time = _ScaledTime()  # type: ignore[assignment]

@@ -1,0 +1,221 @@
+"""``imgflow demo``: real images through the real workflow, on the local stack, end to end.
+
+Each file takes the path an app's upload takes in AWS: a presigned POST from the API's code path, an HTTP
+upload to the S3 endpoint, the Object Created event, the ingest state machine, the final record.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from imgflow.local.cloud import LocalCloud
+from imgflow.records import ImageRepository
+from imgflow.records.table import FINAL_STATUSES
+from imgflow.samples import write_samples
+from imgflow.uploads import content_type_for, presign_upload
+
+DEMO_OWNER = "demo"
+#: Files in a folder that are documentation next to images, not uploads.
+SKIPPED_SUFFIXES = {".json", ".md", ".txt", ".rst", ".gz", ".csv"}
+SKIPPED_PREFIXES = ("LICENSE", "README", "MANIFEST", ".")
+
+
+@dataclass
+class Upload:
+    path: Path
+    image_id: str = ""
+    http_status: int = 0
+    http_error: str = ""
+
+
+def input_files(directory: Path) -> list[Path]:
+    """Every file under ``directory`` that could be an upload (content decides what it is)."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() not in SKIPPED_SUFFIXES
+        and not p.name.startswith(SKIPPED_PREFIXES)
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+
+
+def upload(path: Path, cloud: LocalCloud, session: requests.Session) -> Upload:
+    """Presign (API code path) and POST the file over HTTP, as a browser would."""
+    result = Upload(path)
+    content_type = content_type_for(path.name)
+    data = path.read_bytes()
+    presigned = presign_upload(
+        owner=DEMO_OWNER,
+        filename=path.name,
+        content_type=content_type,
+        size=len(data),
+        settings=cloud.settings,
+    )
+    result.image_id = presigned.image_id
+    response = session.post(
+        presigned.url, data=presigned.fields, files={"file": (path.name, data, content_type)}, timeout=60
+    )
+    result.http_status = response.status_code
+    if response.status_code >= 300:
+        result.http_error = response.text[:300]
+    return result
+
+
+def wait_for_records(
+    cloud: LocalCloud, uploads: list[Upload], *, timeout: float, progress: bool
+) -> dict[str, dict[str, Any]]:
+    """Poll until every upload has a final record and its execution has ended (or time runs out)."""
+    repo = ImageRepository(cloud.settings.table_name)
+    sfn = cloud.client("stepfunctions")
+    pending = {u.image_id for u in uploads if u.http_status < 300}
+    done: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    last_report = 0.0
+    while pending and time.monotonic() < deadline:
+        for image_id in list(pending):
+            record = repo.get(image_id)
+            if not record or record.get("status") not in FINAL_STATUSES:
+                continue
+            execution = sfn.describe_execution(executionArn=record["execution_arn"])
+            if execution["status"] == "RUNNING":
+                continue
+            record["_execution"] = execution
+            done[image_id] = record
+            pending.discard(image_id)
+        if progress and time.monotonic() - last_report > 2:
+            print(f"  {len(done)}/{len(done) + len(pending)} recorded", file=sys.stderr)
+            last_report = time.monotonic()
+        if pending:
+            time.sleep(0.1)
+    for image_id in pending:  # no final record in time: report what the table says
+        done[image_id] = repo.get(image_id) or {"status": "MISSING"}
+    return done
+
+
+def result_row(up: Upload, record: dict[str, Any]) -> dict[str, Any]:
+    """One JSON object per input file (the ``--json`` contract)."""
+    execution = record.get("_execution") or {}
+    duration = None
+    if execution.get("stopDate") and execution.get("startDate"):
+        duration = round((execution["stopDate"] - execution["startDate"]).total_seconds(), 3)
+    exif = record.get("exif")
+    return {
+        "file": str(up.path),
+        "image_id": up.image_id,
+        "status": record.get("status") if up.http_status < 300 else "UPLOAD_REFUSED",
+        "reason": record.get("reason") or (up.http_error or None),
+        "width": record.get("width"),
+        "height": record.get("height"),
+        "format": record.get("format"),
+        "renditions": [
+            {k: r.get(k) for k in ("name", "width", "height", "format", "bytes", "key")}
+            for r in record.get("renditions") or []
+        ],
+        "exif": exif,
+        "error": record.get("error") if record.get("status") == "FAILED" else None,
+        "execution_arn": record.get("execution_arn"),
+        "duration_s": duration,
+    }
+
+
+def _camera(exif: dict[str, Any] | None) -> str:
+    if not exif:
+        return ""
+    return " ".join(x for x in (exif.get("make"), exif.get("model")) if x)[:28]
+
+
+def _gps(exif: dict[str, Any] | None) -> str:
+    gps = (exif or {}).get("gps") or {}
+    if gps.get("lat") is None or gps.get("lon") is None:
+        return ""
+    return f"{gps['lat']:.5f},{gps['lon']:.5f}"
+
+
+def format_table(rows: Iterable[dict[str, Any]]) -> str:
+    header = ("file", "status", "reason", "size", "renditions", "camera", "taken at", "GPS", "time s")
+    lines = [header]
+    for row in rows:
+        size = f"{row['width']}x{row['height']}" if row["width"] else ""
+        rends = " ".join(f"{r['width']}x{r['height']}" for r in row["renditions"])
+        exif = row["exif"]
+        lines.append(
+            (
+                Path(row["file"]).name[:34],
+                row["status"] or "",
+                (row["reason"] or (row["error"] or {}).get("type") or "")[:22],
+                size,
+                rends,
+                _camera(exif),
+                ((exif or {}).get("taken_at") or "")[:25],
+                _gps(exif),
+                f"{row['duration_s']:.2f}" if row["duration_s"] is not None else "",
+            )
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def write_out(out: Path, cloud: LocalCloud, rows: list[dict[str, Any]]) -> None:
+    """Renditions and records of each file under ``out``."""
+    s3 = cloud.client("s3")
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    with (out / "results.jsonl").open("w") as results:
+        for row in rows:
+            results.write(json.dumps(row) + "\n")
+            stem = f"{Path(row['file']).name}.{row['image_id']}"
+            (out / "records" / f"{stem}.json").write_text(json.dumps(row, indent=2) + "\n")
+            for rendition in row["renditions"]:
+                target = out / "renditions" / stem / Path(rendition["key"]).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(cloud.settings.renditions_bucket, rendition["key"], str(target))
+
+
+def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout: float = 600.0) -> int:
+    """The main job. Exit status 0 when every file reached a final record."""
+    with tempfile.TemporaryDirectory(prefix="imgflow-demo-") as tmp:
+        if directory is None:
+            files = write_samples(Path(tmp) / "samples")
+            print(f"imgflow demo: {len(files)} generated sample images", file=sys.stderr)
+        else:
+            files = input_files(directory)
+            print(f"imgflow demo: {len(files)} files from {directory}", file=sys.stderr)
+        if not files:
+            print("no files to send", file=sys.stderr)
+            return 2
+        started = time.monotonic()
+        with LocalCloud() as cloud:
+            print(
+                f"  local stack on {cloud.endpoint} (moto: S3, DynamoDB, EventBridge, Step Functions)",
+                file=sys.stderr,
+            )
+            with requests.Session() as session, ThreadPoolExecutor(max_workers=8) as pool:
+                uploads = list(pool.map(lambda p: upload(p, cloud, session), files))
+            records = wait_for_records(cloud, uploads, timeout=timeout, progress=len(files) > 20)
+            rows = [result_row(u, records.get(u.image_id, {"status": "MISSING"})) for u in uploads]
+            if out:
+                write_out(out, cloud, rows)
+        if as_json:
+            for row in rows:
+                print(json.dumps(row))
+        else:
+            print(format_table(rows))
+        final = sum(1 for r in rows if r["status"] in FINAL_STATUSES)
+        print(
+            f"{final}/{len(rows)} files reached a final record in {time.monotonic() - started:.1f}s"
+            + (f"; written to {out}" if out else ""),
+            file=sys.stderr,
+        )
+        return 0 if final == len(rows) else 1

