@@ -1,0 +1,125 @@
+"""The record repository's conditional writes against DynamoDB (moto): ownership, ordering, queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from imgflow.errors import DuplicateRun, SupersededResult
+from imgflow.records import TABLE, ImageRepository, Status
+
+TABLE_NAME = "records-test"
+
+
+@pytest.fixture
+def repo(monkeypatch: pytest.MonkeyPatch) -> Iterator[ImageRepository]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName=TABLE_NAME, **TABLE)
+        yield ImageRepository(TABLE_NAME, client=client)
+
+
+def _claim(
+    repo: ImageRepository, seq: str, run: str, *, reprocess: bool = False, image_id: str = "img1"
+) -> None:
+    repo.claim(
+        image_id=image_id,
+        owner="alice",
+        bucket="b",
+        key=f"uploads/alice/{image_id}",
+        sequencer=seq,
+        execution_arn=run,
+        pipeline_version=1,
+        reprocess=reprocess,
+    )
+
+
+def _finish(
+    repo: ImageRepository, seq: str, run: str, status: Status = Status.PROCESSED, **fields: object
+) -> dict:
+    return repo.finish(
+        image_id="img1",
+        owner="alice",
+        sequencer=seq,
+        execution_arn=run,
+        status=status,
+        pipeline_version=1,
+        fields=dict(fields),
+        bucket="b",
+        key="uploads/alice/img1",
+    )
+
+
+def test_a_claimed_upload_is_finished_by_its_run(repo: ImageRepository) -> None:
+    _claim(repo, "0001", "run-a")
+    assert repo.get("img1")["status"] == "PROCESSING"
+    record = _finish(repo, "0001", "run-a", width=10, exif={"f_number": 2.8})
+    assert (record["status"], record["width"], record["exif"]["f_number"]) == ("PROCESSED", 10, 2.8)
+
+
+def test_the_same_run_may_claim_again_but_another_run_of_the_same_upload_may_not(
+    repo: ImageRepository,
+) -> None:
+    _claim(repo, "0001", "run-a")
+    _claim(repo, "0001", "run-a")  # a retried invoke
+    with pytest.raises(DuplicateRun):
+        _claim(repo, "0001", "run-b")
+    _finish(repo, "0001", "run-a")
+    with pytest.raises(DuplicateRun):
+        _claim(repo, "0001", "run-c")  # a duplicate delivered after the result
+
+
+def test_a_newer_upload_takes_over_and_the_older_run_cannot_overwrite_it(repo: ImageRepository) -> None:
+    _claim(repo, "0001", "run-old")
+    _claim(repo, "0002", "run-new")
+    with pytest.raises(SupersededResult):
+        _finish(repo, "0001", "run-old")
+    _finish(repo, "0002", "run-new", width=2)
+    with pytest.raises(DuplicateRun):
+        _claim(repo, "0001", "run-late")  # the old event, delivered late
+    assert repo.get("img1")["width"] == 2
+
+
+def test_a_reprocess_run_takes_over_a_finished_record_once(repo: ImageRepository) -> None:
+    _claim(repo, "0001", "run-a")
+    _finish(repo, "0001", "run-a", status=Status.FAILED)
+    _claim(repo, "0001", "run-r", reprocess=True)
+    with pytest.raises(DuplicateRun):
+        _claim(repo, "0001", "run-r2", reprocess=True)  # one live run at a time
+    with pytest.raises(DuplicateRun):
+        _claim(repo, "0002", "run-r3", reprocess=True)  # only for the upload the record holds
+    assert _finish(repo, "0001", "run-r")["status"] == "PROCESSED"
+
+
+def test_the_pending_record_keeps_its_creation_facts(repo: ImageRepository) -> None:
+    pending = repo.create_pending(
+        image_id="img1", owner="alice", filename="a.jpg", content_type="image/jpeg", size=5
+    )
+    _claim(repo, "0001", "run-a")
+    record = _finish(repo, "0001", "run-a")
+    assert (record["created_at"], record["filename"]) == (pending["created_at"], "a.jpg")
+
+
+def test_queries_by_owner_and_by_status_and_version(repo: ImageRepository) -> None:
+    for i in range(5):
+        _claim(repo, "0001", f"run-{i}", image_id=f"img{i}")
+    repo.finish(
+        image_id="img3", owner="alice", sequencer="0001", execution_arn="run-3", status=Status.FAILED,
+        pipeline_version=1, fields={}, bucket="b", key="uploads/alice/img3",
+    )  # fmt: skip
+    listed = repo.list_by_owner("alice", limit=10).items
+    assert [i["image_id"] for i in listed] == ["img4", "img3", "img2", "img1", "img0"]
+    assert repo.list_by_owner("bob").items == []
+    assert [i["image_id"] for i in repo.by_status(Status.FAILED).items] == ["img3"]
+    assert [i["image_id"] for i in repo.by_status(Status.FAILED, below_version=2).items] == ["img3"]
+    assert repo.by_status(Status.FAILED, below_version=1).items == []
