@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from imgflow.local import moto_adapter
+from imgflow.local.cloud import LocalCloud
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("IMGFLOW_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -17,3 +21,11 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[LocalCloud]:
+    """The local stack, one per test process (moto's state is process-wide)."""
+    # Retry waits of 1-20 s become milliseconds; the ASL's Retry policies are otherwise unchanged.
+    with moto_adapter.time_scale(0.001), LocalCloud() as running:
+        yield running

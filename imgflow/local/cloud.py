@@ -34,6 +34,8 @@ INGEST_NAME = "imgflow-ingest"
 UPLOAD_RULE = "imgflow-uploads"
 FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
+_running: LocalCloud | None = None
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -72,6 +74,10 @@ class LocalCloud:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
+        global _running
+        if _running is not None:
+            raise RuntimeError("a LocalCloud already runs in this process (moto's state is process-wide)")
+        _running = self
         moto_adapter.install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # Powertools warns on every invocation that publishes no metric; metrics are off locally anyway.
@@ -99,6 +105,9 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        global _running
+        if _running is self:
+            _running = None
         if self._server:
             self._server.shutdown()
             self._server.server_close()

@@ -12,17 +12,9 @@ import pytest
 from PIL import Image
 
 from imgflow import aws, keys
-from imgflow.local import moto_adapter
 from imgflow.local.cloud import LocalCloud
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES
-
-
-@pytest.fixture(scope="session")
-def cloud() -> Iterator[LocalCloud]:
-    # Retry waits of 1-20 s become milliseconds; the ASL's Retry policies are otherwise unchanged.
-    with moto_adapter.time_scale(0.001), LocalCloud() as running:
-        yield running
 
 
 @pytest.fixture

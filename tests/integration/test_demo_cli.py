@@ -1,0 +1,59 @@
+"""`imgflow demo`, run as a user runs it: a separate process, the real CLI, the whole path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from imgflow.samples import SAMPLES
+
+
+def _demo(*args: str) -> tuple[int, list[dict], str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "imgflow.cli", "demo", *args], capture_output=True, text=True, timeout=600
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return done.returncode, rows, done.stderr
+
+
+def test_the_demo_sends_the_sample_set_through_the_workflow(tmp_path: Path) -> None:
+    code, rows, stderr = _demo("--json", "--out", str(tmp_path))
+
+    assert code == 0, stderr
+    by_file = {Path(r["file"]).name: r for r in rows}
+    assert set(by_file) == {s.filename for s in SAMPLES}
+    for sample in SAMPLES:
+        row = by_file[sample.filename]
+        status, _, reason = sample.expected.partition(":")
+        assert (row["status"], row["reason"] or "") == (status, reason), sample.filename
+        assert row["execution_arn"].startswith("arn:aws:states:")
+        assert row["duration_s"] > 0
+
+    landscape = by_file["landscape_gps.jpg"]
+    assert (landscape["width"], landscape["height"], landscape["format"]) == (1600, 1200, "JPEG")
+    exif = landscape["exif"]
+    assert (exif["make"], exif["model"], exif["iso"], exif["orientation"]) == (
+        "imgflow",
+        "Sample Camera S1",
+        200,
+        1,
+    )
+    assert exif["taken_at"] == "2024-06-01T12:34:56+02:00"
+    assert abs(exif["gps"]["lat"] - 48.858370) < 1e-5 and abs(exif["gps"]["lon"] - 2.294481) < 1e-5
+    assert abs(exif["f_number"] - 2.8) < 1e-9 and abs(exif["exposure_time"] - 1 / 250) < 1e-9
+
+    portrait = by_file["portrait_rotated.jpg"]
+    assert (portrait["width"], portrait["height"]) == (900, 1200)  # displayed after Orientation 6
+    assert portrait["exif"]["gps"]["lat"] < 0 and portrait["exif"]["gps"]["lon"] < 0
+    assert all(r["height"] > r["width"] for r in portrait["renditions"])
+
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "renditions").rglob("*.*"))
+    assert len(written) == sum(len(r["renditions"]) for r in rows) > 0
+    assert len(list((tmp_path / "records").glob("*.json"))) == len(SAMPLES)
+
+
+def test_the_demo_refuses_a_missing_folder(tmp_path: Path) -> None:
+    code, rows, stderr = _demo(str(tmp_path / "nope"))
+    assert code == 2 and rows == [] and "not a folder" in stderr
