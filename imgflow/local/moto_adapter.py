@@ -168,7 +168,7 @@ def put_event(account_id: str, region: str, event: dict[str, Any]) -> None:
 
     for bus in events_backends[account_id][region].event_buses.values():
         for rule in list(bus.rules.values()):
-            if rule.state == "ENABLED" and rule.event_pattern.matches_event(event):
+            if rule.state == "ENABLED" and rule.event_pattern.matches_event(event):  # type: ignore[arg-type]
                 for target in rule.targets:
                     _deliver(event, target, account_id, region)
 
