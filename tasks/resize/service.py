@@ -13,10 +13,14 @@ EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "PNG": "png"}
 def make_renditions(task: ProcessInput, settings: Settings) -> list[RenditionOut]:
     image = task.image
     data = objects.read(image.bucket, image.key, max_bytes=task.validated.bytes)
-    out = []
+    out: list[RenditionOut] = []
+    written: dict[int, str] = {}  # a small original gives several renditions one encoding: store it once
     for rendered in render(data, settings.renditions, max_pixels=settings.limits.max_pixels):
-        key = keys.rendition_key(image.owner, image.id, rendered.name, EXTENSIONS[rendered.format])
-        objects.write(settings.renditions_bucket, key, rendered.data, content_type=rendered.content_type)
+        key = written.get(id(rendered.data), "")
+        if not key:
+            key = keys.rendition_key(image.owner, image.id, rendered.name, EXTENSIONS[rendered.format])
+            objects.write(settings.renditions_bucket, key, rendered.data, content_type=rendered.content_type)
+            written[id(rendered.data)] = key
         out.append(
             RenditionOut(
                 name=rendered.name,
