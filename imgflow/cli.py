@@ -19,6 +19,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", type=Path, help="write renditions and records here")
     demo.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the last record")
+    serve = commands.add_parser("serve", help="run the API and the local AWS endpoint until interrupted")
+    serve.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
+    serve.add_argument(
+        "--s3-port", type=int, default=None, help="local AWS endpoint port (default: API port + 1, or any)"
+    )
+    serve.add_argument("--user", default="local", help="user of the token printed at start")
+    serve.add_argument("--json", action="store_true", help="print one JSON line with endpoints and token")
+    token = commands.add_parser("token", help="print a bearer token for a local user of imgflow serve")
+    token.add_argument("name", help="user name (the owner of the images): [A-Za-z0-9_-]{1,128}")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
     return parser
 
 
@@ -31,6 +41,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"imgflow demo: {args.directory} is not a folder", file=sys.stderr)
             return 2
         return run_demo(args.directory, as_json=args.json, out=args.out, timeout=args.timeout)
+    if args.command == "serve":
+        import signal
+
+        from imgflow.local.server import serve
+
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop
+        s3_port = args.s3_port if args.s3_port is not None else (args.port + 1 if args.port else 0)
+        return serve(port=args.port, s3_port=s3_port, user=args.user, as_json=args.json)
+    if args.command == "token":
+        from imgflow import tokens
+
+        try:
+            print(tokens.issue(args.name, key=tokens.local_key(), ttl_s=args.ttl))
+        except ValueError as exc:
+            print(f"imgflow token: {exc}", file=sys.stderr)
+            return 2
+        return 0
     return 2
 
 

@@ -64,6 +64,10 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     renditions: tuple[Rendition, ...] = DEFAULT_RENDITIONS
     pipeline_version: int = PIPELINE_VERSION
+    #: The ingest state machine (the API starts reprocess runs on it).
+    ingest_state_machine_arn: str = ""
+    #: HMAC key of the API's list cursors; every instance of the API must share it.
+    cursor_key: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,6 +83,8 @@ class Settings:
             ),
             renditions=_renditions_from_env(env.get("IMGFLOW_RENDITIONS")),
             pipeline_version=int(env.get("IMGFLOW_PIPELINE_VERSION", PIPELINE_VERSION)),
+            ingest_state_machine_arn=env.get("IMGFLOW_INGEST_STATE_MACHINE_ARN", ""),
+            cursor_key=env.get("IMGFLOW_CURSOR_KEY", ""),
         )
 
 

@@ -6,10 +6,15 @@ Shared by the API (``POST /uploads``) and the local demo, so both go through the
 from __future__ import annotations
 
 import mimetypes
+import os
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from imgflow import aws, keys
+import boto3
+from botocore.config import Config
+
+from imgflow import keys
 from imgflow.config import Settings
 from imgflow.records import ImageRepository
 
@@ -19,6 +24,18 @@ ALLOWED_CONTENT_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "application/octet-stream"}
 )
 UPLOAD_EXPIRES_S = 900
+
+
+@cache
+def _sigv4_s3(endpoint: str | None) -> Any:
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, config=Config(signature_version="s3v4")
+    )
+
+
+def presign_client() -> Any:
+    """The S3 client that presigns POSTs and GETs: always SigV4 (botocore may still pick SigV2 for these)."""
+    return _sigv4_s3(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,7 @@ def presign_upload(
     ImageRepository(settings.table_name).create_pending(
         image_id=image_id, owner=owner, filename=filename, content_type=content_type, size=size
     )
-    post = (s3 or aws.client("s3")).generate_presigned_post(
+    post = (s3 or presign_client()).generate_presigned_post(
         Bucket=settings.uploads_bucket,
         Key=key,
         Fields={"Content-Type": content_type},

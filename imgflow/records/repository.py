@@ -311,3 +311,61 @@ class ImageRepository:
             ExpressionAttributeValues=values,
             Limit=limit,
         )
+
+    # -- API: owner-scoped edits ------------------------------------------------------------------------
+    def _owned_update(self, image_id: str, owner: str, **kwargs: Any) -> dict[str, Any] | None:
+        """An update_item that applies only to ``owner``'s existing record; None when it is not theirs."""
+        kwargs.setdefault("ExpressionAttributeNames", {})["#owner"] = "owner"
+        kwargs.setdefault("ExpressionAttributeValues", {})[":owner"] = {"S": owner}
+        try:
+            result = self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(image_id),
+                ConditionExpression="#owner = :owner",
+                ReturnValues="ALL_NEW",
+                **kwargs,
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return None
+            raise
+        return _item(result["Attributes"])
+
+    def update_details(
+        self, image_id: str, owner: str, *, tags: list[str] | None = None, description: str | None = None
+    ) -> dict[str, Any] | None:
+        """Set tags and/or description of the owner's image (None: not found); workflow fields untouched."""
+        sets = {k: v for k, v in {"tags": tags, "description": description}.items() if v is not None}
+        if not sets:
+            return self.get_owned(image_id, owner)
+        return self._owned_update(image_id, owner, **_update({**sets, "edited_at": now_iso()}))
+
+    def record_access(self, image_id: str, owner: str) -> dict[str, Any] | None:
+        """Count one access of the owner's image and return the record (None: not found)."""
+        return self._owned_update(
+            image_id,
+            owner,
+            UpdateExpression="ADD access_count :one SET last_accessed_at = :now",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": now_iso()}},
+        )
+
+    def get_owned(self, image_id: str, owner: str) -> dict[str, Any] | None:
+        """The record if it belongs to ``owner`` (someone else's image is as absent as a missing one)."""
+        item = self.get(image_id)
+        return item if item and item.get("owner") == owner else None
+
+    def delete(self, image_id: str, owner: str) -> bool:
+        """Delete the owner's record; False when there was none of theirs."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=self._key(image_id),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True

@@ -49,7 +49,7 @@ def test_the_demo_sends_the_sample_set_through_the_workflow(tmp_path: Path) -> N
     assert portrait["exif"]["gps"]["lat"] < 0 and portrait["exif"]["gps"]["lon"] < 0
     assert all(r["height"] > r["width"] for r in portrait["renditions"])
 
-    written = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "renditions").rglob("*.*"))
+    written = [p for p in (tmp_path / "renditions").rglob("*") if p.is_file()]
     assert len(written) == len({r["key"] for row in rows for r in row["renditions"]}) > 0
     assert len(list((tmp_path / "records").glob("*.json"))) == len(SAMPLES)
 
