@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from imgflow import aws
+from imgflow.errors import SourceMissing
+
+#: Tag on a rejected original; the uploads bucket's lifecycle rule expires what carries it.
+REJECTED_TAG = {"Key": "imgflow-verdict", "Value": "rejected"}
 
 
 def head(bucket: str, key: str) -> dict[str, Any]:
@@ -28,3 +32,12 @@ def write(bucket: str, key: str, data: bytes, *, content_type: str) -> None:
             ContentType=content_type,
             CacheControl="public, max-age=31536000, immutable",
         )
+
+
+def mark_rejected(bucket: str, key: str) -> None:
+    """Tag a rejected original so that the bucket's lifecycle removes it (already gone: nothing to do)."""
+    try:
+        with aws.translated_errors():
+            aws.client("s3").put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [REJECTED_TAG]})
+    except SourceMissing:
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from imgflow import keys
+from imgflow import keys, objects
 from imgflow.config import Settings
 from imgflow.errors import REJECTIONS
 from imgflow.models import ClaimInput, FinishInput, ImageRef, parse_source_event
@@ -99,7 +99,7 @@ def finish(task: FinishInput, settings: Settings) -> dict[str, Any]:
         image, _ = image_from_event(
             state.model_dump(exclude={"image", "validated", "processed", "error"}), settings
         )
-    return _repository(settings).finish(
+    record = _repository(settings).finish(
         image_id=image.id,
         owner=image.owner,
         sequencer=image.sequencer,
@@ -110,3 +110,6 @@ def finish(task: FinishInput, settings: Settings) -> dict[str, Any]:
         bucket=image.bucket,
         key=image.key,
     )
+    if task.status is Status.REJECTED and image.bucket == settings.uploads_bucket:
+        objects.mark_rejected(image.bucket, image.key)
+    return record

@@ -1,0 +1,198 @@
+"""Stage configuration, read from CDK context (``-c key=value``): nothing here is edited per deployment.
+
+Every key has a default, so ``cdk synth`` works with no context at all. The keys are documented in the README
+(deploy section) and in ``CONTEXT_KEYS``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+from imgflow.config import Limits, Settings
+
+#: Lambda platform for every function. python3.13: the newest runtime both the AWS-managed Powertools
+#: layer and Pillow 13 ship wheels for that the code is tested on (py311+); arm64 (Graviton) is ~20%
+#: cheaper per GB-second and Pillow ships manylinux aarch64 wheels. x86_64 is one context key away.
+PYTHON_VERSION = "3.13"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+#: Powertools release the layer is pinned to (matches requirements/dev.lock, what the tests run against).
+POWERTOOLS_VERSION = "3.37.0"
+
+CONTEXT_KEYS: dict[str, str] = {
+    "stage": "name of the deployment (dev, prod, ...): stack name imgflow-<stage>, tags, log group names",
+    "existingBucketName": "use this existing bucket for uploads instead of creating one",
+    "uploadsPrefix": "key prefix of originals in the uploads bucket (default uploads/)",
+    "deletionProtection": "DynamoDB deletion protection (default true)",
+    "retainData": "keep buckets, table and user pool when the stack is deleted (default true)",
+    "allowedOrigins": "comma-separated browser origins for the API and bucket CORS (default *)",
+    "lambdaArchitecture": "arm64 (default) or x86_64",
+    "powertoolsVersion": "Powertools layer version in the SSM path, or 'latest' (default "
+    + POWERTOOLS_VERSION
+    + ")",
+    "imageTaskConcurrency": "reserved concurrency of validate/resize/extract_meta, 0 = none (default 20)",
+    "apiThrottleRate": "API steady-state requests per second (default 50)",
+    "apiThrottleBurst": "API burst (default 100)",
+    "reprocessSchedule": "Scheduler expression for reprocessing FAILED images (default rate(6 hours))",
+    "reprocessEnabled": "whether the reprocess schedule is enabled (default true)",
+    "logRetentionDays": "CloudWatch Logs retention of every log group (default 30)",
+    "rejectedUploadDays": "days before an original tagged imgflow-verdict=rejected expires (default 7)",
+    "alarmEmail": "e-mail address subscribed to the alarm topic (optional)",
+    "maxBytes": "largest accepted upload, bytes (default from imgflow.config.Limits)",
+    "maxPixels": "largest accepted image, pixels (default from imgflow.config.Limits)",
+    "renditions": "JSON list of renditions (IMGFLOW_RENDITIONS), default imgflow.config.DEFAULT_RENDITIONS",
+}
+
+#: CloudWatch Logs retention periods (days) by CDK's enum member names.
+_RETENTION: dict[int, str] = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+_STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _int(value: Any, default: int) -> int:
+    return default if value is None or value == "" else int(value)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Everything that differs between deployments."""
+
+    stage: str = "dev"
+    existing_bucket_name: str | None = None
+    uploads_prefix: str = Settings.uploads_prefix
+    deletion_protection: bool = True
+    retain_data: bool = True
+    allowed_origins: tuple[str, ...] = ("*",)
+    architecture: str = "arm64"
+    powertools_version: str = POWERTOOLS_VERSION
+    image_task_concurrency: int = 20
+    api_throttle_rate: int = 50
+    api_throttle_burst: int = 100
+    reprocess_schedule: str = "rate(6 hours)"
+    reprocess_enabled: bool = True
+    log_retention_days: int = 30
+    rejected_upload_days: int = 7
+    alarm_email: str | None = None
+    max_bytes: int = Limits.max_bytes
+    max_pixels: int = Limits.max_pixels
+    renditions_json: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _STAGE.match(self.stage):
+            raise ValueError(f"stage {self.stage!r}: 1-20 chars of [a-z0-9-], starting with a letter")
+        if self.architecture not in ("arm64", "x86_64"):
+            raise ValueError(f"lambdaArchitecture {self.architecture!r}: arm64 or x86_64")
+        if not self.uploads_prefix.endswith("/") or self.uploads_prefix.startswith("/"):
+            raise ValueError(f"uploadsPrefix {self.uploads_prefix!r} must look like 'uploads/'")
+        if self.log_retention_days not in _RETENTION:
+            raise ValueError(f"logRetentionDays {self.log_retention_days}: one of {sorted(_RETENTION)}")
+        if self.renditions_json is not None:
+            json.loads(self.renditions_json)
+
+    @classmethod
+    def from_node(cls, node: Node) -> StageConfig:
+        """Read every key from the construct tree's context (cdk.json, ``-c``, or ``App(context=...)``)."""
+        unknown = [k for k in _context_keys(node) if k not in CONTEXT_KEYS]
+        if unknown:
+            raise ValueError(f"unknown context keys {unknown}; known: {sorted(CONTEXT_KEYS)}")
+        get = node.try_get_context
+        origins = get("allowedOrigins")
+        if isinstance(origins, str):
+            origins = [o.strip() for o in origins.split(",") if o.strip()]
+        renditions = get("renditions")
+        if renditions is not None and not isinstance(renditions, str):
+            renditions = json.dumps(renditions)
+        d = cls()
+        return cls(
+            stage=get("stage") or d.stage,
+            existing_bucket_name=get("existingBucketName") or None,
+            uploads_prefix=get("uploadsPrefix") or d.uploads_prefix,
+            deletion_protection=_bool(get("deletionProtection"), d.deletion_protection),
+            retain_data=_bool(get("retainData"), d.retain_data),
+            allowed_origins=tuple(origins) if origins else d.allowed_origins,
+            architecture=get("lambdaArchitecture") or d.architecture,
+            powertools_version=get("powertoolsVersion") or d.powertools_version,
+            image_task_concurrency=_int(get("imageTaskConcurrency"), d.image_task_concurrency),
+            api_throttle_rate=_int(get("apiThrottleRate"), d.api_throttle_rate),
+            api_throttle_burst=_int(get("apiThrottleBurst"), d.api_throttle_burst),
+            reprocess_schedule=get("reprocessSchedule") or d.reprocess_schedule,
+            reprocess_enabled=_bool(get("reprocessEnabled"), d.reprocess_enabled),
+            log_retention_days=_int(get("logRetentionDays"), d.log_retention_days),
+            rejected_upload_days=_int(get("rejectedUploadDays"), d.rejected_upload_days),
+            alarm_email=get("alarmEmail") or None,
+            max_bytes=_int(get("maxBytes"), d.max_bytes),
+            max_pixels=_int(get("maxPixels"), d.max_pixels),
+            renditions_json=renditions,
+        )
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return logs.RetentionDays[_RETENTION[self.log_retention_days]]
+
+    @property
+    def lambda_architecture(self) -> lambda_.Architecture:
+        return lambda_.Architecture.ARM_64 if self.architecture == "arm64" else lambda_.Architecture.X86_64
+
+    @property
+    def pip_platforms(self) -> tuple[str, ...]:
+        """Wheel tags the Lambda runtime (Amazon Linux 2023, glibc 2.34) can load, newest first."""
+        arch = "aarch64" if self.architecture == "arm64" else "x86_64"
+        return tuple(f"{tag}_{arch}" for tag in ("manylinux_2_34", "manylinux_2_28", "manylinux2014"))
+
+    @property
+    def powertools_layer_parameter(self) -> str:
+        """The public SSM parameter holding the AWS-managed Powertools layer ARN for this platform."""
+        return (
+            f"/aws/service/powertools/python/{self.architecture}/python{PYTHON_VERSION}/"
+            f"{self.powertools_version}"
+        )
+
+
+def _context_keys(node: Node) -> list[str]:
+    """Context keys that look like ours (CDK's own keys contain ':' or start with '@')."""
+    try:
+        all_context = node.get_all_context()
+    except AttributeError:  # pragma: no cover - older constructs
+        return []
+    return [k for k in all_context if ":" not in k and not k.startswith("@") and not k.startswith("aws-cdk")]

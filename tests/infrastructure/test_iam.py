@@ -1,0 +1,136 @@
+"""Each role allows what its code calls, on the narrowest resources, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.conftest import EXISTING_BUCKET, Synth
+from tests.infrastructure.conftest import render as resolve
+
+XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
+
+
+def grants(synth: Synth, role_logical_id: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs of every Allow statement attached to a role; Deny/conditions fail the test."""
+    role = synth.resources[role_logical_id]["Properties"]
+    assert "ManagedPolicyArns" not in role, "no managed policies: only what the code calls"
+    assert "Policies" not in role
+    pairs: set[tuple[str, str]] = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow" and "Condition" not in statement
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            pairs |= {(a, resolve(r)) for a in actions for r in resources}
+    return pairs
+
+
+def function_grants(synth: Synth, function: Any) -> set[tuple[str, str]]:
+    """A function's grants minus its own log group and X-Ray (asserted once, here)."""
+    props = synth.resources[synth.logical_id(function)]["Properties"]
+    role = props["Role"]["Fn::GetAtt"][0]
+    pairs = grants(synth, role)
+    log_group = f"<{props['LoggingConfig']['LogGroup']['Ref']}.Arn>"
+    own_logs = {("logs:CreateLogStream", log_group), ("logs:PutLogEvents", log_group)}
+    assert own_logs | XRAY <= pairs
+    return pairs - own_logs - XRAY
+
+
+@pytest.fixture(scope="module")
+def arns(synth: Synth) -> dict[str, str]:
+    storage = synth.stack.storage
+    return {
+        "originals": f"<{synth.logical_id(storage.uploads)}.Arn>/uploads/*",
+        "renditions": f"<{synth.logical_id(storage.renditions)}.Arn>/*",
+        "table": f"<{synth.logical_id(storage.table)}.Arn>",
+        "ingest": f"<{synth.logical_id(synth.stack.ingest.state_machine)}>",
+    }
+
+
+def test_validate_reads_originals_only(synth: Synth, arns: dict[str, str]) -> None:
+    # HeadObject is authorised by s3:GetObject.
+    assert function_grants(synth, synth.stack.functions.tasks["validate"]) == {
+        ("s3:GetObject", arns["originals"])
+    }
+
+
+def test_extract_meta_reads_originals_only(synth: Synth, arns: dict[str, str]) -> None:
+    fn = synth.stack.functions.tasks["extract_meta"]
+    assert function_grants(synth, fn) == {("s3:GetObject", arns["originals"])}
+
+
+def test_resize_reads_originals_writes_renditions(synth: Synth, arns: dict[str, str]) -> None:
+    pairs = function_grants(synth, synth.stack.functions.tasks["resize"])
+    assert pairs == {("s3:GetObject", arns["originals"]), ("s3:PutObject", arns["renditions"])}
+    assert not any(a == "s3:DeleteObject" for a, _ in pairs), "resize cannot delete originals"
+    assert ("s3:PutObject", arns["originals"]) not in pairs, "resize cannot overwrite originals"
+
+
+def test_record_updates_and_reads_items_only(synth: Synth, arns: dict[str, str]) -> None:
+    pairs = function_grants(synth, synth.stack.functions.tasks["record"])
+    assert pairs == {
+        ("dynamodb:GetItem", arns["table"]),
+        ("dynamodb:UpdateItem", arns["table"]),
+        ("s3:PutObjectTagging", arns["originals"]),  # marks rejected originals for the lifecycle rule
+    }
+
+
+def test_api_grants(synth: Synth, arns: dict[str, str]) -> None:
+    table = arns["table"]
+    pairs = function_grants(synth, synth.stack.api.function)
+    assert pairs == {
+        ("s3:PutObject", arns["originals"]),
+        ("s3:GetObject", arns["originals"]),
+        ("s3:GetObject", arns["renditions"]),
+        ("s3:DeleteObject", arns["originals"]),
+        ("s3:DeleteObject", arns["renditions"]),
+        *{(f"dynamodb:{a}", table) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")},
+        ("dynamodb:Query", f"{table}/index/by_owner"),
+        ("dynamodb:Query", f"{table}/index/by_status"),
+        ("s3:ListBucket", f"<{synth.logical_id(synth.stack.storage.renditions)}.Arn>"),
+        ("states:StartExecution", arns["ingest"]),
+        (
+            "states:StopExecution",
+            "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:imgflow-dev-ingest:*",
+        ),
+    }
+    assert ("s3:PutObject", arns["renditions"]) not in pairs, "the API cannot write renditions"
+
+
+def test_ingest_machine_invokes_exactly_the_four_tasks(synth: Synth) -> None:
+    machine = synth.resources[synth.logical_id(synth.stack.ingest.state_machine)]["Properties"]
+    pairs = grants(synth, machine["RoleArn"]["Fn::GetAtt"][0])
+    invoked = {r for a, r in pairs if a.startswith("lambda:")}
+    tasks = synth.stack.functions.tasks
+    assert invoked == {f"<{synth.logical_id(fn)}.Arn>" for fn in tasks.values()}
+    assert {a for a, _ in pairs if a.startswith("lambda:")} == {"lambda:InvokeFunction"}
+    assert not [p for p in pairs if not p[0].startswith(("lambda:", "logs:", "xray:"))]
+
+
+def test_reprocess_machine_queries_by_status_and_starts_ingest(synth: Synth, arns: dict[str, str]) -> None:
+    machine = synth.resources[synth.logical_id(synth.stack.reprocessing.state_machine)]["Properties"]
+    pairs = grants(synth, machine["RoleArn"]["Fn::GetAtt"][0])
+    business = {p for p in pairs if not p[0].startswith(("logs:", "xray:"))}
+    assert business == {
+        ("dynamodb:Query", f"{arns['table']}/index/by_status"),
+        ("states:StartExecution", arns["ingest"]),
+    }
+
+
+def test_no_role_has_wildcard_actions(synth: Synth) -> None:
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not [a for a in actions if "*" in a], statement
+
+
+def test_existing_bucket_grants_name_that_bucket(synth_existing: Synth) -> None:
+    originals = f"arn:<AWS::Partition>:s3:::{EXISTING_BUCKET}/uploads/*"
+    fn = synth_existing.stack.functions.tasks["validate"]
+    assert function_grants(synth_existing, fn) == {("s3:GetObject", originals)}

@@ -1,0 +1,181 @@
+"""Storage, functions, API and monitoring are built from the code's own definitions and are locked down."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match
+
+from imgflow.functions import TASKS
+from imgflow.records.table import TABLE
+from infra.config import CONTEXT_KEYS, StageConfig
+from tests.infrastructure.conftest import EXISTING_BUCKET, Synth
+from tests.infrastructure.conftest import render as resolve
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_table_is_built_from_records_table(synth: Synth) -> None:
+    props = synth.resources[synth.logical_id(synth.stack.storage.table)]["Properties"]
+    assert props["KeySchema"] == TABLE["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(TABLE["AttributeDefinitions"], key=str)
+    assert props["GlobalSecondaryIndexes"] == TABLE["GlobalSecondaryIndexes"]
+    assert props["BillingMode"] == TABLE["BillingMode"]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+
+
+def test_functions_are_built_from_tasks(synth: Synth) -> None:
+    for spec in TASKS:
+        props = synth.resources[synth.logical_id(synth.stack.functions.tasks[spec.name])]["Properties"]
+        assert props["Handler"] == spec.handler
+        assert props["MemorySize"] == spec.memory_mb
+        assert props["Timeout"] == spec.timeout_s
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        (layer,) = props["Layers"]
+        assert "Ref" in layer, "the layer ARN is an SSM-backed template parameter"
+
+
+def test_powertools_layer_comes_from_the_managed_ssm_parameter(synth: Synth) -> None:
+    params = synth.template.to_json()["Parameters"]
+    paths = {p["Default"] for p in params.values() if p["Type"] == "AWS::SSM::Parameter::Value<String>"}
+    assert "/aws/service/powertools/python/arm64/python3.13/3.37.0" in paths
+
+
+def test_every_env_var_the_code_reads_is_set(synth: Synth) -> None:
+    names = set(re.findall(r'"(IMGFLOW_[A-Z_]+)"', (REPO / "imgflow" / "config.py").read_text()))
+    optional = {"IMGFLOW_RENDITIONS"}  # defaults to imgflow.config.DEFAULT_RENDITIONS
+    api_only = {"IMGFLOW_INGEST_STATE_MACHINE_ARN", "IMGFLOW_CURSOR_KEY"}
+    assert len(names) > 5
+    functions = [*synth.stack.functions.tasks.values(), synth.stack.api.function]
+    for function in functions:
+        env = synth.resources[synth.logical_id(function)]["Properties"]["Environment"]["Variables"]
+        needed = names - optional - (set() if function is synth.stack.api.function else api_only)
+        assert needed <= set(env), function.node.path
+        assert env["IMGFLOW_UPLOADS_PREFIX"] == "uploads/"
+        assert resolve(env["IMGFLOW_TABLE"]) == f"<{synth.logical_id(synth.stack.storage.table)}>"
+
+
+def test_api_function(synth: Synth) -> None:
+    props = synth.resources[synth.logical_id(synth.stack.api.function)]["Properties"]
+    assert props["Handler"] == "api.handler.lambda_handler"
+    ingest = f"<{synth.logical_id(synth.stack.ingest.state_machine)}>"
+    env = props["Environment"]["Variables"]
+    assert resolve(env["IMGFLOW_INGEST_STATE_MACHINE_ARN"]) == ingest
+    secret = synth.logical_id(synth.stack.api.cursor_key)
+    assert resolve(env["IMGFLOW_CURSOR_KEY"]) == f"{{{{resolve:secretsmanager:<{secret}>:SecretString:::}}}}"
+
+
+def test_reserved_concurrency_on_image_tasks_only(synth: Synth) -> None:
+    for name, function in synth.stack.functions.tasks.items():
+        props = synth.resources[synth.logical_id(function)]["Properties"]
+        if name == "record":
+            assert "ReservedConcurrentExecutions" not in props, "record must never be throttled by us"
+        else:
+            assert props["ReservedConcurrentExecutions"] == 20
+
+
+@pytest.mark.parametrize("bucket", ["uploads", "renditions", "access_logs"])
+def test_buckets_are_private_encrypted_and_deny_non_tls(synth: Synth, bucket: str) -> None:
+    logical = synth.logical_id(getattr(synth.stack.storage, bucket))
+    props = synth.resources[logical]["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"
+    ] == {"SSEAlgorithm": "AES256"}
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.of_type("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": logical}
+    ]
+    (statements,) = policies
+    deny = [s for s in statements if s["Effect"] == "Deny" and s["Action"] == "s3:*"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in deny]
+    assert all(s["Principal"] == {"AWS": "*"} for s in deny)
+
+
+def test_uploads_bucket_cors_and_lifecycle(synth: Synth) -> None:
+    props = synth.resources[synth.logical_id(synth.stack.storage.uploads)]["Properties"]
+    (cors,) = props["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["POST"]
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["abort-incomplete-multipart"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    rejected = rules["expire-rejected-originals"]
+    assert rejected["Prefix"] == "uploads/"
+    assert rejected["TagFilters"] == [{"Key": "imgflow-verdict", "Value": "rejected"}]
+    assert rejected["ExpirationInDays"] == 7
+    assert "LoggingConfiguration" in props
+
+
+def test_api_jwt_cors_logs_throttling(synth: Synth) -> None:
+    (authorizer,) = synth.of_type("AWS::ApiGatewayV2::Authorizer").values()
+    assert authorizer["Properties"]["AuthorizerType"] == "JWT"
+    issuer = resolve(authorizer["Properties"]["JwtConfiguration"]["Issuer"])
+    assert issuer.startswith("https://cognito-idp.")
+    routes = synth.of_type("AWS::ApiGatewayV2::Route").values()
+    assert routes and all(r["Properties"]["AuthorizationType"] == "JWT" for r in routes)
+    (api,) = synth.of_type("AWS::ApiGatewayV2::Api").values()
+    assert "authorization" in api["Properties"]["CorsConfiguration"]["AllowHeaders"]
+    (stage,) = synth.of_type("AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "$default" and props["AutoDeploy"] is True
+    assert props["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
+    assert "$context.requestId" in props["AccessLogSettings"]["Format"]
+    (pool,) = synth.of_type("AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_alarms_cover_failures_dlq_errors_and_throttles(synth: Synth) -> None:
+    alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
+    assert ("AWS/States", "ExecutionsFailed") in metrics
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+    assert ("AWS/Lambda", "Errors") in metrics and ("AWS/Lambda", "Throttles") in metrics
+    lambda_alarms = [a for a in alarms if a["Properties"]["Namespace"] == "AWS/Lambda"]
+    assert len(lambda_alarms) == 2 * (len(TASKS) + 1)
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_outputs(synth: Synth) -> None:
+    assert {
+        "ApiUrl",
+        "UploadsBucketName",
+        "RenditionsBucketName",
+        "IngestStateMachineArn",
+        "ReprocessStateMachineArn",
+        "UserPoolId",
+        "UserPoolClientId",
+    } <= set(synth.outputs)
+
+
+def test_existing_bucket_is_not_created(synth_existing: Synth) -> None:
+    buckets = synth_existing.of_type("AWS::S3::Bucket")
+    assert len(buckets) == 2  # renditions + access logs
+    (notifications,) = synth_existing.of_type("Custom::S3BucketNotifications").values()
+    assert notifications["Properties"]["BucketName"] == EXISTING_BUCKET
+    (rule,) = synth_existing.of_type("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["detail"]["bucket"]["name"] == [EXISTING_BUCKET]
+    assert synth_existing.outputs["UploadsBucketName"]["Value"] == EXISTING_BUCKET
+    synth_existing.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine", {"StateMachineName": Match.string_like_regexp("imgflow-prod-")}
+    )
+
+
+def test_stage_config_rejects_mistakes() -> None:
+    with pytest.raises(ValueError):
+        StageConfig(stage="Prod_1")
+    with pytest.raises(ValueError):
+        StageConfig(architecture="sparc")
+    with pytest.raises(ValueError):
+        StageConfig(log_retention_days=31)
+    assert "existingBucketName" in CONTEXT_KEYS
