@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from imgflow.samples import SAMPLES
+from tests.corpus import hostile_expectations
 
 
 def _demo(*args: str) -> tuple[int, list[dict], str]:
@@ -57,3 +58,20 @@ def test_the_demo_sends_the_sample_set_through_the_workflow(tmp_path: Path) -> N
 def test_the_demo_refuses_a_missing_folder(tmp_path: Path) -> None:
     code, rows, stderr = _demo(str(tmp_path / "nope"))
     assert code == 2 and rows == [] and "not a folder" in stderr
+
+
+def test_the_demo_gives_every_hostile_file_its_verdict_and_one_record(corpus: Path) -> None:
+    expected = hostile_expectations()
+    code, rows, stderr = _demo(str(corpus / "hostile"), "--json")
+
+    assert code == 0, stderr
+    got = {Path(r["file"]).relative_to(corpus / "hostile").as_posix(): r for r in rows}
+    assert set(got) == set(expected)
+    wrong = {
+        name: (verdict, got[name]["status"], got[name]["reason"])
+        for name, verdict in expected.items()
+        if got[name]["status"] != {"accept": "PROCESSED", "reject": "REJECTED"}[verdict]
+    }
+    assert wrong == {}
+    assert all(r["reason"] for r in rows if r["status"] == "REJECTED")
+    assert len({r["image_id"] for r in rows}) == len(rows)

@@ -11,7 +11,7 @@ from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat, Jpe
 from imgflow.config import DEFAULT_RENDITIONS, Rendition
 from imgflow.errors import ImageRejected
 from tasks.resize.renditions import RenderedImage, render
-from tests.unit.test_validate import hostile_expectations, pngsuite_expectations
+from tests.corpus import hostile_expectations, pngsuite_expectations
 
 MAX_PIXELS = 50_000_000
 HOSTILE_ACCEPTED = sorted(name for name, verdict in hostile_expectations().items() if verdict == "accept")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import random
-import re
 import struct
 import zlib
 from pathlib import Path
@@ -24,36 +23,9 @@ from imgflow.errors import (
     UnsupportedFormat,
 )
 from tasks.validate.checks import FRAME_BUDGET, ValidatedImage, check_object_size, validate_image
-from tests.conftest import CORPUS
+from tests.corpus import exif_camera_files, hostile_expectations, pngsuite_expectations
 
 LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_pixels=50_000_000)
-
-
-# --- corpus manifests (also used by test_resize) ------------------------------------------------------
-
-
-def hostile_expectations() -> dict[str, str]:
-    """hostile/MANIFEST.md: file -> "accept" | "reject"."""
-    path = CORPUS / "hostile" / "MANIFEST.md"
-    if not path.is_file():
-        return {}
-    rows = re.findall(r"^\| \d+ \| `([^`]+)` \|.*?\| \*\*(accept|reject)\*\* \|", path.read_text(), re.M)
-    return dict(rows)
-
-
-def pngsuite_expectations() -> dict[str, str]:
-    """pngsuite/MANIFEST.md: file -> "valid" | "corrupt"."""
-    path = CORPUS / "pngsuite" / "MANIFEST.md"
-    if not path.is_file():
-        return {}
-    return dict(
-        re.findall(r"^\| `([^`]+\.png)` \| \d+ \| \*\*(valid|corrupt)\*\* \|", path.read_text(), re.M)
-    )
-
-
-def exif_camera_files(folder: str) -> list[str]:
-    root = CORPUS / "exif-camera"
-    return sorted(str(p.relative_to(root)) for p in (root / folder).rglob("*") if p.is_file()) or ["-"]
 
 
 HOSTILE = hostile_expectations()

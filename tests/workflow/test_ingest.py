@@ -73,7 +73,9 @@ def test_a_rejected_upload_is_recorded_with_its_reason_and_not_retried(cloud: Lo
     events = _visit(cloud, record["execution_arn"])
     assert entered_states(events) == ["Claim", "Validate", "RecordRejected", "Rejected"]
     assert failed_tasks(events) == ["TruncatedImage"]  # one attempt: rejections are never retried
-    tags = cloud.client("s3").get_object_tagging(Bucket=cloud.settings.uploads_bucket, Key=record["source_key"])
+    tags = cloud.client("s3").get_object_tagging(
+        Bucket=cloud.settings.uploads_bucket, Key=record["source_key"]
+    )
     assert {"Key": "imgflow-verdict", "Value": "rejected"} in tags["TagSet"]  # the lifecycle rule expires it
     assert cloud.client("stepfunctions").describe_execution(executionArn=record["execution_arn"])[
         "status"
