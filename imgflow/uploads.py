@@ -48,7 +48,7 @@ class PresignedUpload:
 
 
 def content_type_for(filename: str) -> str:
-    """The declared type a client would send for ``filename`` (octet-stream when not an allowed image type)."""
+    """The type a client would declare for ``filename`` (octet-stream when not an allowed image type)."""
     guessed, _ = mimetypes.guess_type(filename)
     return guessed if guessed in ALLOWED_CONTENT_TYPES else "application/octet-stream"
 

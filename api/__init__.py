@@ -1,0 +1,1 @@
+"""The imgflow API Lambda (``api.handler.lambda_handler``)."""

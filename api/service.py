@@ -1,0 +1,391 @@
+"""What the API does, as plain functions of (owner, input, settings): no HTTP, no Powertools.
+
+Every function is owner-scoped: another owner's image is ``NotFound``, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from api import cursor as cursors
+from api.models import (
+    ImageAccepted,
+    ImageDetail,
+    ImagePage,
+    ImagePatch,
+    ImageSummary,
+    InlineImage,
+    PresignedPost,
+    ReprocessAccepted,
+    UploadSpec,
+    UploadTicket,
+)
+from imgflow import aws, keys
+from imgflow.config import Settings
+from imgflow.models import REPROCESS_DETAIL_TYPE, REPROCESS_SOURCE, ReprocessEvent
+from imgflow.records import ImageRepository, Status
+from imgflow.records import table as t
+from imgflow.records.repository import STALE_CLAIM
+from imgflow.uploads import presign_client, presign_upload
+
+#: ``POST /images`` takes files up to this size inline (base64 in JSON stays under Lambda's 6 MB payload).
+INLINE_MAX_BYTES = 4 * 1024 * 1024
+#: Presigned GETs: default and cap of ``expires``.
+DEFAULT_GET_EXPIRES_S = 300
+MAX_GET_EXPIRES_S = 3600
+#: Queries one list request may make to fill a filtered page (the rest comes with the next cursor).
+MAX_QUERIES_PER_PAGE = 10
+FILTERED_QUERY_LIMIT = 200
+
+
+class ApiError(Exception):
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class NotFound(ApiError):
+    status = 404
+
+    def __init__(self, message: str = "image not found") -> None:
+        super().__init__(message)
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class TooLarge(ApiError):
+    status = 413
+
+
+class Unavailable(ApiError):
+    status = 503
+
+
+def _repo(settings: Settings) -> ImageRepository:
+    return ImageRepository(settings.table_name)
+
+
+def _iso(value: datetime) -> str:
+    """The table's timestamp format (UTC, milliseconds, Z); naive datetimes are taken as UTC."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- uploads -------------------------------------------------------------------------------------------
+def create_uploads(owner: str, specs: Iterable[UploadSpec], settings: Settings) -> list[UploadTicket]:
+    """A PENDING record and a presigned POST per file (the client uploads straight to S3)."""
+    specs = list(specs)
+    max_bytes = settings.limits.max_bytes
+    for spec in specs:
+        if spec.size > max_bytes:
+            raise TooLarge(f"{spec.filename!r}: {spec.size} bytes, more than the maximum of {max_bytes}")
+    tickets = []
+    for spec in specs:
+        presigned = presign_upload(
+            owner=owner,
+            filename=spec.filename,
+            content_type=spec.content_type,
+            size=spec.size,
+            settings=settings,
+        )
+        tickets.append(
+            UploadTicket(
+                id=presigned.image_id,
+                status=Status.PENDING,
+                upload=PresignedPost(url=presigned.url, fields=presigned.fields),
+                expires_in=presigned.expires_in,
+                max_bytes=max_bytes,
+            )
+        )
+    return tickets
+
+
+def put_inline(owner: str, body: InlineImage, settings: Settings) -> ImageAccepted:
+    """A small file sent in the request: written to its upload key; S3's event starts the workflow."""
+    limit = min(INLINE_MAX_BYTES, settings.limits.max_bytes)
+    too_large = f"more than {limit} bytes: use POST /uploads (presigned POST) for large files"
+    if len(body.data) > (limit + 2) // 3 * 4 + 4:
+        raise TooLarge(too_large)
+    try:
+        data = base64.b64decode(body.data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("data is not valid base64") from exc
+    if len(data) > limit:
+        raise TooLarge(too_large)
+    if not data:
+        raise BadRequest("data is empty")
+    image_id = keys.new_image_id()
+    _repo(settings).create_pending(
+        image_id=image_id,
+        owner=owner,
+        filename=body.filename,
+        content_type=body.content_type,
+        size=len(data),
+    )
+    aws.client("s3").put_object(
+        Bucket=settings.uploads_bucket,
+        Key=keys.upload_key(owner, image_id, settings.uploads_prefix),
+        Body=data,
+        ContentType=body.content_type,
+    )
+    return ImageAccepted(id=image_id, status=Status.PENDING)
+
+
+# -- reads ---------------------------------------------------------------------------------------------
+def _summary_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record["image_id"],
+        "status": record["status"],
+        "filename": record.get("filename"),
+        "content_type": record.get("content_type"),
+        "created_at": record["created_at"],
+        "updated_at": record.get("updated_at", record["created_at"]),
+        "width": record.get("width"),
+        "height": record.get("height"),
+        "format": record.get("format"),
+        "bytes": record.get("bytes"),
+        "reason": record.get("reason"),
+        "tags": record.get("tags") or [],
+        "description": record.get("description"),
+    }
+
+
+def summary(record: dict[str, Any]) -> ImageSummary:
+    return ImageSummary(**_summary_fields(record))
+
+
+def _owner_index_key(record: dict[str, Any]) -> dict[str, Any]:
+    """The by_owner LastEvaluatedKey that resumes a query right after ``record``."""
+    return {name: {"S": record[name]} for name in (t.PK, t.SK, "gsi1pk", "gsi1sk")}
+
+
+def list_images(
+    owner: str,
+    settings: Settings,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    status: Status | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tag: str | None = None,
+) -> ImagePage:
+    """The owner's images, newest first: a Query on the by_owner index, resumable with a signed cursor."""
+    filters = {
+        "status": status.value if status else None,
+        # The repository's range query needs a non-empty lower bound: "0" sorts before every timestamp.
+        "since": _iso(since) if since else ("0" if until else None),
+        "until": _iso(until) if until else None,
+        "tag": tag,
+    }
+    if filters["since"] and filters["until"] and filters["since"] > filters["until"]:
+        raise BadRequest("since is after until")
+    query = json.dumps(filters, sort_keys=True)
+    start = None
+    if cursor:
+        try:
+            start = cursors.decode(cursor, owner=owner, query=query, secret=settings.cursor_key)
+        except cursors.InvalidCursor as exc:
+            raise BadRequest(f"invalid cursor: {exc}") from exc
+    filtered = bool(status or tag)
+    items: list[dict[str, Any]] = []
+    next_key = None
+    for _ in range(MAX_QUERIES_PER_PAGE):
+        wanted = limit - len(items)
+        page = _repo(settings).list_by_owner(
+            owner,
+            limit=FILTERED_QUERY_LIMIT if filtered else wanted,
+            start_key=start,
+            **filters,  # type: ignore[arg-type]
+        )
+        taken = page.items[:wanted]
+        items.extend(taken)
+        if len(taken) < len(page.items):  # cut inside the page: resume after the last item returned
+            next_key = _owner_index_key(taken[-1])
+            break
+        next_key = start = page.next_key
+        if not next_key or len(items) >= limit:
+            break
+    next_cursor = (
+        cursors.encode(next_key, owner=owner, query=query, secret=settings.cursor_key) if next_key else None
+    )
+    return ImagePage(items=[summary(i) for i in items], next_cursor=next_cursor)
+
+
+def _disposition(filename: str) -> str:
+    """``attachment`` with the file name, RFC 6266 (ASCII fallback plus UTF-8 ``filename*``)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _presigned_get(bucket: str, key: str, expires: int, download_as: str | None, content_type: str) -> str:
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ResponseContentType": content_type}
+    if download_as:
+        params["ResponseContentDisposition"] = _disposition(download_as)
+    url: str = presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+    return url
+
+
+_RENDITION_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "PNG": "image/png", "GIF": "image/gif"}
+
+
+def get_image(
+    owner: str,
+    image_id: str,
+    settings: Settings,
+    *,
+    expires: int = DEFAULT_GET_EXPIRES_S,
+    download: bool = False,
+) -> ImageDetail:
+    """The record with presigned GETs (expiry capped); counts the access."""
+    record = _repo(settings).record_access(image_id, owner) if keys.is_valid_segment(image_id) else None
+    if record is None:
+        raise NotFound()
+    expires = max(1, min(expires, MAX_GET_EXPIRES_S))
+    filename = record.get("filename") or image_id
+    stem = PurePosixPath(filename).stem or image_id
+    renditions = []
+    original_url = None
+    if record["status"] == Status.PROCESSED:
+        for r in record.get("renditions") or []:
+            ext = PurePosixPath(r["key"]).suffix
+            renditions.append(
+                {
+                    **{k: r[k] for k in ("name", "width", "height", "format", "bytes")},
+                    "url": _presigned_get(
+                        settings.renditions_bucket,
+                        r["key"],
+                        expires,
+                        f"{stem}-{r['name']}{ext}" if download else None,
+                        _RENDITION_TYPES.get(r["format"], "application/octet-stream"),
+                    ),
+                }
+            )
+        if record.get("source_key"):
+            original_url = _presigned_get(
+                record.get("source_bucket") or settings.uploads_bucket,
+                record["source_key"],
+                expires,
+                filename if download else None,
+                record.get("content_type") or "application/octet-stream",
+            )
+    return ImageDetail(
+        **_summary_fields(record),
+        error=record.get("error"),
+        exif=record.get("exif"),
+        renditions=renditions,
+        original_url=original_url,
+        urls_expire_in=expires,
+        access_count=record.get("access_count", 0),
+        last_accessed_at=record.get("last_accessed_at"),
+    )
+
+
+# -- edits ---------------------------------------------------------------------------------------------
+def update_image(owner: str, image_id: str, patch: ImagePatch, settings: Settings) -> ImageSummary:
+    tags = list(dict.fromkeys(patch.tags)) if patch.tags is not None else None
+    record = (
+        _repo(settings).update_details(image_id, owner, tags=tags, description=patch.description)
+        if keys.is_valid_segment(image_id)
+        else None
+    )
+    if record is None:
+        raise NotFound()
+    return summary(record)
+
+
+def _delete_keys(bucket: str, object_keys: set[str]) -> None:
+    s3 = aws.client("s3")
+    ordered = sorted(object_keys)
+    for i in range(0, len(ordered), 1000):
+        chunk = [{"Key": k} for k in ordered[i : i + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+
+
+def delete_image(owner: str, image_id: str, settings: Settings) -> None:
+    """Original, renditions, then the record (last, so a retry after a partial failure finishes the job)."""
+    repo = _repo(settings)
+    record = repo.get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
+    if record is None:
+        raise NotFound()
+    if record["status"] == Status.PROCESSING and record.get("execution_arn"):
+        # A run still working on it would write renditions and the record back (ended already: fine).
+        with contextlib.suppress(ClientError):
+            aws.client("stepfunctions").stop_execution(
+                executionArn=record["execution_arn"], cause="image deleted"
+            )
+    originals = {keys.upload_key(owner, image_id, settings.uploads_prefix)}
+    if record.get("source_key") and record.get("source_bucket", settings.uploads_bucket) == (
+        settings.uploads_bucket
+    ):
+        originals.add(record["source_key"])
+    _delete_keys(settings.uploads_bucket, originals)
+    renditions = {r["key"] for r in record.get("renditions") or []}
+    pages = (
+        aws.client("s3")
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=settings.renditions_bucket, Prefix=keys.rendition_prefix(owner, image_id))
+    )
+    renditions.update(obj["Key"] for page in pages for obj in page.get("Contents", []))
+    if renditions:
+        _delete_keys(settings.renditions_bucket, renditions)
+    repo.delete(image_id, owner)
+
+
+def reprocess(owner: str, image_id: str, settings: Settings, *, reason: str = "api") -> ReprocessAccepted:
+    """Start the ingest workflow again over the stored original (the Claim state checks ``seq``)."""
+    record = _repo(settings).get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
+    if record is None:
+        raise NotFound()
+    if not record.get("seq") or not record.get("source_key"):
+        raise Conflict("nothing has been uploaded for this image yet")
+    stale = _iso(datetime.now(UTC) - STALE_CLAIM)
+    if record["status"] == Status.PROCESSING and record.get("updated_at", "") > stale:
+        raise Conflict("the image is being processed")
+    arn = settings.ingest_state_machine_arn
+    if not arn:
+        raise Unavailable("reprocessing is not configured (IMGFLOW_INGEST_STATE_MACHINE_ARN)")
+    _, _, _, region, account, *_ = arn.split(":")
+    bucket = record.get("source_bucket") or settings.uploads_bucket
+    event = ReprocessEvent.model_validate(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "source": REPROCESS_SOURCE,
+            "detail-type": REPROCESS_DETAIL_TYPE,
+            "account": account,
+            "time": datetime.now(UTC),
+            "region": region,
+            "resources": [f"arn:aws:s3:::{bucket}"],
+            "detail": {
+                "bucket": {"name": bucket},
+                "object": {"key": record["source_key"], "sequencer": record["seq"]},
+                "reason": reason,
+            },
+        }
+    )
+    started = aws.client("stepfunctions").start_execution(
+        stateMachineArn=arn,
+        name=f"reprocess-{image_id}-{uuid.uuid4().hex[:12]}",
+        input=event.model_dump_json(by_alias=True, exclude_none=True),
+    )
+    return ReprocessAccepted(id=image_id, execution_arn=started["executionArn"])

@@ -1,0 +1,370 @@
+"""What S3 checks and moto does not, as WSGI middleware in front of the local S3 endpoint.
+
+- Browser-style POST uploads (``multipart/form-data`` to ``/<bucket>``): SigV4 signature of the policy,
+  expiry, every condition (eq, starts-with, content-length-range) and no form field outside the policy.
+- Presigned URLs (``X-Amz-Signature`` in the query): SigV4 query signature and ``X-Amz-Expires``.
+- CORS: a browser page (e.g. on the API's port) may POST to the endpoint and read the response.
+
+Refusals are S3's: status, error code and XML body. Requests signed in headers (boto3, the AWS CLI) pass
+through untouched, as moto does. Credentials are the local ones (``testing``/``testing``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import io
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
+from xml.sax.saxutils import escape
+
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from werkzeug.formparser import parse_form_data
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+AMZ_DATE = "%Y%m%dT%H%M%SZ"
+MAX_EXPIRES = 604800
+#: Largest POST body read at all (a policy's content-length-range decides below that).
+MAX_POST_BODY = 512 * 1024 * 1024
+#: Form fields exempt from the "every field is in the policy" rule.
+EXEMPT_FIELDS = {"x-amz-signature", "file", "policy"}
+_BUCKET_PATH = re.compile(r"^/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/?$")
+_QUERY_ERROR = "AuthorizationQueryParametersError"
+CORS_EXPOSE = "ETag, Location, x-amz-request-id, x-amz-version-id, x-amz-id-2"
+
+
+class S3Error(Exception):
+    """A refusal, rendered as S3 renders it."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def xml(self) -> bytes:
+        parts = [f"<Code>{self.code}</Code>", f"<Message>{escape(self.message)}</Message>"]
+        parts += [f"<{k}>{escape(str(v))}</{k}>" for k, v in self.extra.items()]
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+            + "".join(parts)
+            + "<RequestId>local</RequestId></Error>"
+        ).encode()
+
+
+def _policy_failed(message: str) -> S3Error:
+    return S3Error(403, "AccessDenied", f"Invalid according to Policy: {message}")
+
+
+def _condition_failed(condition: Any) -> S3Error:
+    return _policy_failed(f"Policy Condition failed: {json.dumps(condition)}")
+
+
+def _sigv2() -> S3Error:
+    return S3Error(
+        400,
+        "InvalidRequest",
+        "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+    )
+
+
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def _parse_credential(credential: str, access_key: str) -> tuple[str, str, str]:
+    """(date, region, service) of ``AKID/date/region/service/aws4_request``."""
+    parts = credential.split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request":
+        raise S3Error(400, _QUERY_ERROR, "Error parsing the X-Amz-Credential parameter")
+    if parts[0] != access_key:
+        raise S3Error(
+            403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+        )
+    return parts[1], parts[2], parts[3]
+
+
+def _parse_amz_date(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, AMZ_DATE).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise S3Error(400, _QUERY_ERROR, "X-Amz-Date must be in the ISO8601 format") from exc
+
+
+def _signature_mismatch() -> S3Error:
+    return S3Error(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+    )
+
+
+def check_post_policy(
+    fields: dict[str, str],
+    file_size: int,
+    *,
+    bucket: str,
+    access_key: str,
+    secret_key: str,
+    now: datetime | None = None,
+) -> None:
+    """Raise ``S3Error`` unless the form (lower-cased field names) is an upload its signed policy allows."""
+    now = now or datetime.now(UTC)
+    policy_b64 = fields.get("policy")
+    if policy_b64 is None:
+        raise S3Error(403, "AccessDenied", "Access Denied")
+    if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or not fields.get("x-amz-signature"):
+        raise _sigv2()
+    date, region, service = _parse_credential(fields.get("x-amz-credential", ""), access_key)
+    expected = hmac.new(
+        _signing_key(secret_key, date, region, service), policy_b64.encode(), hashlib.sha256
+    ).hexdigest()
+    if not hmac.compare_digest(expected, fields["x-amz-signature"].lower()):
+        raise _signature_mismatch()
+    try:
+        policy = json.loads(base64.b64decode(policy_b64, validate=True))
+        expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+        conditions = policy.get("conditions", [])
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise S3Error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from exc
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=UTC)
+    if now > expiration:
+        raise _policy_failed("Policy expired.")
+    values = {**fields, "bucket": bucket}
+    covered: set[str] = set()
+    for condition in conditions:
+        if isinstance(condition, dict):
+            for name, value in condition.items():
+                covered.add(name.lower())
+                if values.get(name.lower()) != value:
+                    raise _condition_failed({name: value})
+            continue
+        if not isinstance(condition, list) or len(condition) != 3:
+            raise S3Error(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition}")
+        op = str(condition[0]).lower()
+        if op == "content-length-range":
+            low, high = int(condition[1]), int(condition[2])
+            if file_size < low:
+                raise S3Error(
+                    400,
+                    "EntityTooSmall",
+                    "Your proposed upload is smaller than the minimum allowed size",
+                    ProposedSize=file_size,
+                    MinSizeAllowed=low,
+                )
+            if file_size > high:
+                raise S3Error(
+                    400,
+                    "EntityTooLarge",
+                    "Your proposed upload exceeds the maximum allowed size",
+                    ProposedSize=file_size,
+                    MaxSizeAllowed=high,
+                )
+            continue
+        name = str(condition[1]).lstrip("$").lower()
+        covered.add(name)
+        actual = values.get(name)
+        if op == "eq" and actual != condition[2]:
+            raise _condition_failed(condition)
+        if op == "starts-with" and (actual is None or not actual.startswith(str(condition[2]))):
+            raise _condition_failed(condition)
+        if op not in ("eq", "starts-with"):
+            raise S3Error(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition}")
+    extra = sorted(
+        name for name in fields if name not in covered | EXEMPT_FIELDS and not name.startswith("x-ignore-")
+    )
+    if extra:
+        raise _policy_failed(f"Extra input fields: {', '.join(extra)}")
+
+
+def check_presigned_url(
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    *,
+    access_key: str,
+    secret_key: str,
+    now: datetime | None = None,
+) -> None:
+    """Raise ``S3Error`` unless the SigV4 query signature is right and the URL has not expired.
+
+    ``path`` is the decoded path, ``query`` the raw query string, ``headers`` lower-cased names.
+    """
+    now = now or datetime.now(UTC)
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    required = (
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Signature",
+        "X-Amz-Date",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Expires",
+    )
+    if any(name not in params for name in required) or params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
+        raise S3Error(
+            400,
+            _QUERY_ERROR,
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+        )
+    date, region, service = _parse_credential(params["X-Amz-Credential"], access_key)
+    signed_at = _parse_amz_date(params["X-Amz-Date"])
+    try:
+        expires = int(params["X-Amz-Expires"])
+    except ValueError as exc:
+        raise S3Error(400, _QUERY_ERROR, "X-Amz-Expires should be a number") from exc
+    if not 0 < expires <= MAX_EXPIRES:
+        raise S3Error(
+            400,
+            _QUERY_ERROR,
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+        )
+    # The signature first: an edited expiry must read as tampering, not as "expired".
+    signed_headers = params["X-Amz-SignedHeaders"].split(";")
+    pairs = sorted(
+        (quote(k, safe="-_.~"), quote(v, safe="-_.~"))
+        for k, v in parse_qsl(query, keep_blank_values=True)
+        if k != "X-Amz-Signature"
+    )
+    canonical_query = "&".join(f"{k}={v}" for k, v in pairs)
+    host = headers.get("host", "")
+    request = AWSRequest(
+        method=method,
+        url=f"http://{host}{quote(path, safe='/~')}?{canonical_query}",
+        headers={name: headers.get(name, "") for name in signed_headers},
+    )
+    request.context["timestamp"] = params["X-Amz-Date"]
+    auth = S3SigV4QueryAuth(Credentials(access_key, secret_key), service, region, expires=expires)
+    if date != params["X-Amz-Date"][:8]:
+        raise _signature_mismatch()
+    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+    if not hmac.compare_digest(expected, params["X-Amz-Signature"].lower()):
+        raise _signature_mismatch()
+    if now > signed_at + timedelta(seconds=expires):
+        raise S3Error(
+            403,
+            "AccessDenied",
+            "Request has expired",
+            **{
+                "X-Amz-Expires": expires,
+                "Expires": (signed_at + timedelta(seconds=expires)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
+    if signed_at > now + timedelta(minutes=15):
+        raise S3Error(403, "AccessDenied", "Request is not valid yet")
+
+
+def _raw_path(environ: dict[str, Any]) -> str:
+    """The request path, percent-decoded, as S3 sees the object key."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return unquote(raw.split("?", 1)[0])
+    return str(environ.get("PATH_INFO", "")).encode("latin-1").decode("utf-8", "replace")
+
+
+class S3PolicyGate:
+    """WSGI middleware: ``LocalCloud(middleware=S3PolicyGate.wrap())``."""
+
+    def __init__(self, app: WsgiApp, *, access_key: str = "testing", secret_key: str = "testing") -> None:
+        self.app, self.access_key, self.secret_key = app, access_key, secret_key
+
+    @classmethod
+    def wrap(cls, **options: Any) -> Callable[[WsgiApp], WsgiApp]:
+        return lambda app: cls(app, **options)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        start = self._cors(start_response, origin) if origin else start_response
+        method = environ["REQUEST_METHOD"]
+        try:
+            if method == "OPTIONS" and origin and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
+                return self._preflight(environ, start)
+            query = environ.get("QUERY_STRING", "")
+            if "Signature=" in query and "X-Amz-Signature=" not in query:
+                raise _sigv2()
+            if "X-Amz-Signature=" in query:
+                headers = {
+                    k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+                }
+                check_presigned_url(
+                    method,
+                    _raw_path(environ),
+                    query,
+                    headers,
+                    access_key=self.access_key,
+                    secret_key=self.secret_key,
+                )
+            elif method == "POST" and str(environ.get("CONTENT_TYPE", "")).startswith("multipart/form-data"):
+                match = _BUCKET_PATH.match(_raw_path(environ))
+                if match:
+                    self._check_form(environ, match.group(1))
+        except S3Error as exc:
+            body = exc.xml()
+            start(
+                f"{exc.status} {HTTPStatus(exc.status).phrase}",
+                [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return self.app(environ, start)
+
+    def _check_form(self, environ: dict[str, Any], bucket: str) -> None:
+        """Check the POST upload; leaves the body readable again for moto."""
+        length_header = environ.get("CONTENT_LENGTH")
+        if not length_header:
+            raise S3Error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+        length = int(length_header)
+        if length > MAX_POST_BODY:
+            raise S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        parse_env = {**environ, "wsgi.input": io.BytesIO(body)}
+        _, form, files = parse_form_data(parse_env, max_form_memory_size=MAX_POST_BODY, silent=True)
+        fields = {name.lower(): value for name, value in form.items()}
+        uploads = [f for name, f in files.items(multi=True) if name.lower() == "file"]
+        if len(uploads) == 1:
+            size = len(uploads[0].stream.read())
+        elif "file" in fields and not uploads:
+            size = len(fields["file"].encode())
+        else:
+            raise S3Error(400, "InvalidArgument", "POST requires exactly one file upload per request.")
+        check_post_policy(fields, size, bucket=bucket, access_key=self.access_key, secret_key=self.secret_key)
+
+    @staticmethod
+    def _preflight(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+        headers = [
+            ("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE"),
+            ("Access-Control-Max-Age", "3000"),
+            ("Content-Length", "0"),
+        ]
+        if requested:
+            headers.append(("Access-Control-Allow-Headers", requested))
+        start("200 OK", headers)
+        return [b""]
+
+    @staticmethod
+    def _cors(start_response: Callable[..., Any], origin: str) -> Callable[..., Any]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
+            kept += [
+                ("Access-Control-Allow-Origin", origin),
+                ("Access-Control-Expose-Headers", CORS_EXPOSE),
+                ("Vary", "Origin"),
+            ]
+            return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
+
+        return start

@@ -1,0 +1,260 @@
+"""``imgflow serve``: the whole system on 127.0.0.1, long-running, for browsers, curl, boto3 and the AWS CLI.
+
+Two listeners:
+
+- the API (``--port``): HTTP requests become the API Gateway HTTP API (payload v2) events the Lambda gets
+  in AWS, and ``api.handler.lambda_handler`` answers them in-process. Like the HTTP API's JWT authorizer,
+  this gateway verifies the bearer token (local HS256 keys, ``imgflow.tokens``) and puts its claims in
+  ``requestContext.authorizer.jwt.claims``; ``/openapi.json`` and ``/swagger`` are public.
+- the local AWS endpoint (LocalCloud: S3, DynamoDB, Step Functions, EventBridge on moto) behind
+  ``S3PolicyGate``, which enforces presigned POST policies and presigned GET expiry as S3 does.
+
+State lives as long as the process.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from imgflow import config, tokens
+from imgflow.config import Settings
+from imgflow.local.cloud import ACCOUNT, REGION, LocalCloud
+from imgflow.local.moto_adapter import LocalLambdaContext, resolve_handler
+from imgflow.local.post_policy import S3PolicyGate
+
+API_HANDLER = "api.handler.lambda_handler"
+#: Routes without the authorizer (CDK: no JWT authorizer on these either).
+PUBLIC_PATHS = frozenset({"/openapi.json", "/swagger"})
+#: API Gateway HTTP APIs refuse larger payloads.
+MAX_PAYLOAD = 10 * 1024 * 1024
+_TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
+
+
+def to_event(request: Request, claims: dict[str, Any] | None) -> dict[str, Any]:
+    """The API Gateway HTTP API payload v2 event for ``request`` (what the Lambda gets in AWS)."""
+    now = datetime.now(UTC)
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    raw_body = request.get_data(cache=False)
+    content_type = request.content_type or ""
+    body: str | None = None
+    is_base64 = False
+    if raw_body:
+        try:
+            if not content_type or content_type.startswith(_TEXT_TYPES):
+                body = raw_body.decode("utf-8")
+            else:
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "binary content type")
+        except UnicodeDecodeError:
+            body, is_base64 = base64.b64encode(raw_body).decode(), True
+    query = {k: ",".join(request.args.getlist(k)) for k in request.args}
+    context: dict[str, Any] = {
+        "accountId": ACCOUNT,
+        "apiId": "local",
+        "domainName": request.host,
+        "domainPrefix": request.host.split(".")[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "sourceIp": request.remote_addr or "127.0.0.1",
+            "userAgent": request.headers.get("User-Agent", ""),
+        },
+        "requestId": uuid.uuid4().hex,
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+    if claims is not None:
+        # The HTTP API hands claims over as strings.
+        context["authorizer"] = {
+            "jwt": {"claims": {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()}}
+        }
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": is_base64,
+    }
+    if request.cookies:
+        event["cookies"] = [f"{k}={v}" for k, v in request.cookies.items()]
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def from_result(result: dict[str, Any]) -> Response:
+    """The HTTP response for a payload v2 Lambda result."""
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = Response(data, status=int(result.get("statusCode", 200)))
+    response.headers.pop("Content-Type", None)
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+class ApiGateway:
+    """WSGI app: what the HTTP API (JWT authorizer, CORS, payload limit) does in front of the Lambda."""
+
+    def __init__(self, key: bytes, handler: str = API_HANDLER) -> None:
+        self.key = key
+        self.handler: Callable[[dict[str, Any], Any], dict[str, Any]] = resolve_handler(handler)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.respond(request)
+        origin = request.headers.get("Origin")
+        if origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            return Response(
+                status=204,
+                headers={
+                    "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                    "Access-Control-Max-Age": "600",
+                },
+            )
+        if (request.content_length or 0) > MAX_PAYLOAD:
+            return _json(413, {"message": "Request Entity Too Large"})
+        claims = None
+        if request.path not in PUBLIC_PATHS:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token:
+                    raise tokens.InvalidToken("no bearer token")
+                claims = tokens.verify(token.strip(), key=self.key)
+            except tokens.InvalidToken:
+                return _json(401, {"message": "Unauthorized"}, {"WWW-Authenticate": "Bearer"})
+        event = to_event(request, claims)
+        context = LocalLambdaContext(
+            function_name="imgflow-api",
+            memory_limit_in_mb=512,
+            invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:imgflow-api",
+            timeout_s=29,
+        )
+        try:
+            return from_result(self.handler(event, context))
+        except Exception:  # the Lambda crashed: API Gateway answers 500 without details
+            return _json(500, {"message": "Internal Server Error"})
+
+
+@dataclass
+class LocalServer:
+    """``with LocalServer(port=8000) as server: ...``: the API on ``server.api_url``, AWS on ``endpoint``."""
+
+    port: int = 0
+    s3_port: int = 0
+    settings: Settings = field(default_factory=Settings)
+    key: bytes = b""
+    cloud: LocalCloud | None = None
+    api_url: str = ""
+    _server: BaseWSGIServer | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.cloud.endpoint if self.cloud else ""
+
+    def start(self) -> LocalServer:
+        self.key = self.key or tokens.local_key()
+        self.cloud = LocalCloud(
+            settings=self.settings, port=self.s3_port, middleware=S3PolicyGate.wrap()
+        ).start()
+        limits = self.settings.limits
+        os.environ.update(
+            IMGFLOW_INGEST_STATE_MACHINE_ARN=self.cloud.ingest_arn,
+            IMGFLOW_MAX_BYTES=str(limits.max_bytes),
+            IMGFLOW_MAX_PIXELS=str(limits.max_pixels),
+        )
+        os.environ.setdefault("IMGFLOW_CURSOR_KEY", secrets.token_hex(32))
+        config.settings.cache_clear()
+        self._server = make_server("127.0.0.1", self.port, ApiGateway(self.key), threaded=True)
+        self.port = self._server.server_port
+        self.api_url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._server.serve_forever, name="imgflow-api", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self.cloud:
+            self.cloud.stop()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def token(self, user: str, ttl_s: int = tokens.DEFAULT_TTL_S) -> str:
+        return tokens.issue(user, key=self.key, ttl_s=ttl_s)
+
+
+def serve(*, port: int, s3_port: int, user: str, as_json: bool) -> int:
+    """Run until interrupted; prints where everything listens and a token for ``user``."""
+    with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
+        info = {
+            "api": server.api_url,
+            "openapi": f"{server.api_url}/openapi.json",
+            "swagger": f"{server.api_url}/swagger",
+            "endpoint": server.endpoint,
+            "user": user,
+            "token": server.token(user),
+            "state_machine_arn": server.cloud.ingest_arn if server.cloud else "",
+            "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
+        }
+        if as_json:
+            print(json.dumps(info), flush=True)
+        else:
+            print(
+                f"imgflow serve: local stack up\n"
+                f"  API            {info['api']}  (Swagger UI: {info['swagger']}, spec: {info['openapi']})\n"
+                f"  AWS endpoint   {info['endpoint']}  (S3, DynamoDB, Step Functions; "
+                f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"
+                f"  token for {user!r} (more: imgflow token NAME):\n{info['token']}\n"
+                "Ctrl-C stops it; all state goes with it.",
+                flush=True,
+            )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0

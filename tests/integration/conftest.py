@@ -1,0 +1,120 @@
+"""A real ``imgflow serve`` (its own process, port 0) and HTTP clients for it.
+
+One server per test process (session fixture): with ``-n 2 --dist loadfile`` each worker that runs a file of
+this folder starts its own. Its own process keeps moto's in-process state and ``os.environ`` away from the
+workflow tests' LocalCloud.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from PIL import Image
+
+from imgflow import tokens
+from imgflow.records import ImageRepository
+
+#: The serve under test accepts files up to this size (small, so the oversize cases stay cheap).
+MAX_BYTES = 2 * 1024 * 1024
+STARTUP_TIMEOUT = 90
+#: The server's token key, made before it starts (schemathesis needs tokens before fixtures run).
+LOCAL_KEY = secrets.token_hex(32).encode()
+
+
+@dataclass
+class Stack:
+    api: str
+    endpoint: str
+    key: bytes
+    state_dir: Path
+    env: dict[str, str]
+
+    def token(self, user: str, **kwargs: Any) -> str:
+        return tokens.issue(user, key=self.key, **kwargs)
+
+    def session(self, user: str) -> requests.Session:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.token(user)}"
+        return session
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            config=Config(signature_version="s3v4") if service == "s3" else None,
+        )
+
+    def repository(self) -> ImageRepository:
+        return ImageRepository("imgflow-images", client=self.client("dynamodb"))
+
+    def wait_final(self, session: requests.Session, image_id: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = session.get(f"{self.api}/images/{image_id}", timeout=10).json()
+            if body["status"] in ("PROCESSED", "REJECTED", "FAILED"):
+                return dict(body)
+            time.sleep(0.1)
+        raise TimeoutError(f"{image_id} not final after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state = tmp_path_factory.mktemp("imgflow-state")
+    (state / tokens.KEY_FILE).write_bytes(LOCAL_KEY)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IMGFLOW_"))},
+        "IMGFLOW_STATE_DIR": str(state),
+        "IMGFLOW_LOCAL_TIME_SCALE": "0.001",
+        "IMGFLOW_MAX_BYTES": str(MAX_BYTES),
+    }
+    log = (state / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgflow.cli", "serve", "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        env=env,
+        text=True,
+    )
+    watchdog = threading.Timer(STARTUP_TIMEOUT, proc.kill)
+    watchdog.start()
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    watchdog.cancel()
+    if not line:
+        proc.wait(5)
+        pytest.fail(f"imgflow serve did not start:\n{(state / 'serve.log').read_text()[-3000:]}")
+    info = json.loads(line)
+    try:
+        yield Stack(info["api"], info["endpoint"], tokens.local_key(state), state, env)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def jpeg_bytes(size: tuple[int, int] = (640, 480)) -> bytes:
+    buf = io.BytesIO()
+    Image.linear_gradient("L").resize(size).convert("RGB").save(buf, "JPEG", quality=85)
+    return buf.getvalue()
