@@ -26,6 +26,7 @@ from imgflow.config import Settings
 from imgflow.functions import TASKS
 from imgflow.local import moto_adapter
 from imgflow.records import TABLE
+from imgflow.records.table import TTL_ATTRIBUTE
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -160,6 +161,9 @@ class LocalCloud:
             Bucket=s.uploads_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
         ddb.create_table(TableName=s.table_name, **TABLE)
+        ddb.update_time_to_live(
+            TableName=s.table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+        )
         substitutions = {}
         for spec in TASKS:
             arn = lam.create_function(

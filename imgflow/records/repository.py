@@ -18,6 +18,12 @@ from imgflow.records.table import Status
 _SER, _DESER = TypeSerializer(), TypeDeserializer()
 #: A PROCESSING claim older than this may be taken over by a reprocess request (its run died).
 STALE_CLAIM = timedelta(hours=1)
+#: How long a deleted image's tombstone stays (longer than any upload URL or run lives).
+TOMBSTONE_TTL = timedelta(days=2)
+#: No run may claim or finish a deleted image.
+NOT_DELETED = "attribute_not_exists(deleted_at)"
+#: The run finishing is the one that claimed, or no newer upload has been claimed (its own claim failed).
+FINISH_OWNS = "execution_arn = :exec OR attribute_not_exists(seq) OR seq < :seq"
 
 
 def now_iso() -> str:
@@ -174,6 +180,7 @@ class ImageRepository:
             update["ExpressionAttributeNames"].update({"#st": "status", "#upd": "updated_at"})
         else:
             condition = "attribute_not_exists(seq) OR seq < :seq OR execution_arn = :exec"
+        condition = f"({condition}) AND {NOT_DELETED}"
         try:
             self.client.update_item(
                 TableName=self.table_name, Key=self._key(image_id), ConditionExpression=condition, **update
@@ -226,7 +233,7 @@ class ImageRepository:
             result = self.client.update_item(
                 TableName=self.table_name,
                 Key=self._key(image_id),
-                ConditionExpression="execution_arn = :exec OR attribute_not_exists(seq) OR seq < :seq",
+                ConditionExpression=f"({FINISH_OWNS}) AND {NOT_DELETED}",
                 ReturnValues="ALL_NEW",
                 **update,
             )
@@ -321,7 +328,7 @@ class ImageRepository:
             result = self.client.update_item(
                 TableName=self.table_name,
                 Key=self._key(image_id),
-                ConditionExpression="#owner = :owner",
+                ConditionExpression=f"#owner = :owner AND {NOT_DELETED}",
                 ReturnValues="ALL_NEW",
                 **kwargs,
             )
@@ -352,15 +359,31 @@ class ImageRepository:
     def get_owned(self, image_id: str, owner: str) -> dict[str, Any] | None:
         """The record if it belongs to ``owner`` (someone else's image is as absent as a missing one)."""
         item = self.get(image_id)
-        return item if item and item.get("owner") == owner else None
+        visible = item and item.get("owner") == owner and item.get("status") != Status.DELETED
+        return item if visible else None
 
     def delete(self, image_id: str, owner: str) -> bool:
-        """Delete the owner's record; False when there was none of theirs."""
+        """Replace the owner's record by a tombstone; False when there was none of theirs.
+
+        The tombstone is in no index (gone from every list) and expires by TTL; until then no late run and
+        no late upload through a still-valid presigned POST can claim or finish the image again.
+        """
+        now = now_iso()
+        tombstone = {
+            t.PK: t.image_pk(image_id),
+            t.SK: t.IMAGE_SK,
+            "image_id": image_id,
+            "owner": owner,
+            "status": Status.DELETED.value,
+            "deleted_at": now,
+            "updated_at": now,
+            t.TTL_ATTRIBUTE: int((datetime.now(UTC) + TOMBSTONE_TTL).timestamp()),
+        }
         try:
-            self.client.delete_item(
+            self.client.put_item(
                 TableName=self.table_name,
-                Key=self._key(image_id),
-                ConditionExpression="#owner = :owner",
+                Item={k: _SER.serialize(v) for k, v in tombstone.items()},
+                ConditionExpression=f"#owner = :owner AND {NOT_DELETED}",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": {"S": owner}},
             )

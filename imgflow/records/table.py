@@ -22,9 +22,14 @@ class Status(StrEnum):
     PROCESSED = "PROCESSED"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+    DELETED = "DELETED"  # a tombstone: keeps late runs and late uploads from bringing the image back
 
 
 FINAL_STATUSES = (Status.PROCESSED, Status.REJECTED, Status.FAILED)
+
+#: DynamoDB TTL attribute (epoch seconds): tombstones expire once no upload URL for them can still be used.
+TTL_ATTRIBUTE = "expires_at"
+
 
 PK, SK = "pk", "sk"
 IMAGE_SK = "IMAGE"

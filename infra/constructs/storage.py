@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from imgflow.objects import REJECTED_TAG
-from imgflow.records.table import TABLE
+from imgflow.records.table import TABLE, TTL_ATTRIBUTE
 from infra.config import StageConfig
 from infra.nag import acknowledge
 
@@ -124,6 +124,7 @@ class Storage(Construct):
             partition_key=partition_key,
             sort_key=sort_key,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TTL_ATTRIBUTE,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

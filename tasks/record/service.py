@@ -7,7 +7,7 @@ from typing import Any
 
 from imgflow import keys, objects
 from imgflow.config import Settings
-from imgflow.errors import REJECTIONS
+from imgflow.errors import REJECTIONS, DuplicateRun
 from imgflow.models import ClaimInput, FinishInput, ImageRef, parse_source_event
 from imgflow.records import ImageRepository, Status
 
@@ -27,16 +27,23 @@ def image_from_event(event: dict[str, Any], settings: Settings) -> tuple[ImageRe
 def claim(task: ClaimInput, settings: Settings) -> ImageRef:
     """Make this execution the owner of the upload's record (``DuplicateRun`` if another run is)."""
     image, reprocess = image_from_event(task.event, settings)
-    _repository(settings).claim(
-        image_id=image.id,
-        owner=image.owner,
-        bucket=image.bucket,
-        key=image.key,
-        sequencer=image.sequencer,
-        execution_arn=task.execution_arn,
-        pipeline_version=settings.pipeline_version,
-        reprocess=reprocess,
-    )
+    repository = _repository(settings)
+    try:
+        repository.claim(
+            image_id=image.id,
+            owner=image.owner,
+            bucket=image.bucket,
+            key=image.key,
+            sequencer=image.sequencer,
+            execution_arn=task.execution_arn,
+            pipeline_version=settings.pipeline_version,
+            reprocess=reprocess,
+        )
+    except DuplicateRun:
+        existing = repository.get(image.id)
+        if existing and existing.get("status") == Status.DELETED and image.bucket == settings.uploads_bucket:
+            objects.mark_rejected(image.bucket, image.key)  # uploaded after its image was deleted: expire it
+        raise
     return image
 
 

@@ -24,6 +24,7 @@ def test_table_is_built_from_records_table(synth: Synth) -> None:
     assert props["GlobalSecondaryIndexes"] == TABLE["GlobalSecondaryIndexes"]
     assert props["BillingMode"] == TABLE["BillingMode"]
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}  # tombstones
     assert props["DeletionProtectionEnabled"] is True
 
 

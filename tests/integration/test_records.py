@@ -123,3 +123,19 @@ def test_queries_by_owner_and_by_status_and_version(repo: ImageRepository) -> No
     assert [i["image_id"] for i in repo.by_status(Status.FAILED).items] == ["img3"]
     assert [i["image_id"] for i in repo.by_status(Status.FAILED, below_version=2).items] == ["img3"]
     assert repo.by_status(Status.FAILED, below_version=1).items == []
+
+
+def test_a_deleted_image_stays_deleted(repo: ImageRepository) -> None:
+    _claim(repo, "0001", "run-a")
+    assert repo.delete("img1", "bob") is False  # not bob's
+    assert repo.delete("img1", "alice") is True
+    assert repo.delete("img1", "alice") is False  # already gone
+    assert repo.get_owned("img1", "alice") is None
+    assert repo.list_by_owner("alice").items == []
+    with pytest.raises(SupersededResult):
+        _finish(repo, "0001", "run-a")  # the run that was working on it
+    with pytest.raises(DuplicateRun):
+        _claim(repo, "0002", "run-b")  # an upload through a presigned POST still valid
+    tombstone = repo.get("img1")
+    assert tombstone["status"] == "DELETED" and tombstone["expires_at"] > 0
+    assert "gsi1pk" not in tombstone and "renditions" not in tombstone

@@ -220,3 +220,22 @@ def test_every_state_of_the_definition_is_reached() -> None:
     if not VISITED:
         pytest.skip("run with the other workflow tests (they record the states they reach)")
     assert states - VISITED == set()
+
+
+def test_an_upload_after_its_image_was_deleted_does_not_bring_it_back(cloud: LocalCloud) -> None:
+    image_id = put_upload(cloud, jpeg_bytes(), owner="deleter")
+    wait_record(cloud, image_id)
+    repo = ImageRepository(cloud.settings.table_name)
+    assert repo.delete(image_id, "deleter")
+
+    put_upload(cloud, jpeg_bytes(), owner="deleter", image_id=image_id)  # a late use of the presigned POST
+    late = max(executions_for(cloud, image_id), key=lambda e: e["startDate"])
+    assert entered_states(history(cloud, wait_final(cloud, late["executionArn"])["executionArn"])) == [
+        "Claim",
+        "Duplicate",
+    ]
+    assert repo.get(image_id)["status"] == "DELETED"
+    tags = cloud.client("s3").get_object_tagging(
+        Bucket=cloud.settings.uploads_bucket, Key=keys.upload_key("deleter", image_id)
+    )
+    assert {"Key": "imgflow-verdict", "Value": "rejected"} in tags["TagSet"]  # expired by the lifecycle rule
