@@ -6,9 +6,11 @@ In AWS they use the Lambda's role; locally ``AWS_ENDPOINT_URL`` points boto3 at 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+import threading
+from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -29,10 +31,31 @@ _THROTTLED = {
 _SERVER = {"InternalError", "InternalServerError", "ServiceUnavailable", "503", "500"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
+P = ParamSpec("P")
+T = TypeVar("T")
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
 
 
-@cache
+_creating = threading.Lock()
+
+
+def once(factory: Callable[P, T]) -> Callable[P, T]:
+    """``functools.cache`` that builds each value once even when threads ask at the same moment.
+
+    Creating a boto3 client costs ~50 ms of CPU; locally many in-process handlers start together.
+    """
+    cached = cache(factory)
+
+    @functools.wraps(factory)
+    def get(*args: P.args, **kwargs: P.kwargs) -> T:
+        with _creating:
+            return cached(*args, **kwargs)
+
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return get
+
+
+@once
 def client(service: str) -> Any:
     """The shared boto3 client for ``service`` (call ``client.cache_clear()`` after changing endpoints)."""
     return boto3.session.Session().client(service, config=_CONFIG)

@@ -8,13 +8,12 @@ from __future__ import annotations
 import mimetypes
 import os
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from imgflow import keys
+from imgflow import aws, keys
 from imgflow.config import Settings
 from imgflow.records import ImageRepository
 
@@ -26,7 +25,7 @@ ALLOWED_CONTENT_TYPES = frozenset(
 UPLOAD_EXPIRES_S = 900
 
 
-@cache
+@aws.once
 def _sigv4_s3(endpoint: str | None) -> Any:
     return boto3.session.Session().client(
         "s3", endpoint_url=endpoint, config=Config(signature_version="s3v4")

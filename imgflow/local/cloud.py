@@ -100,6 +100,9 @@ class LocalCloud:
         self._thread = threading.Thread(target=self._server.serve_forever, name="imgflow-moto", daemon=True)
         self._thread.start()
         os.environ.update(_local_environment(self.endpoint, self.port, self.settings))
+        from imgflow.observability import logger
+
+        logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # it read the level when it was imported
         aws.client.cache_clear()
         self._configure_moto()
         self.deploy()

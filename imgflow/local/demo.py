@@ -75,7 +75,10 @@ def upload(path: Path, cloud: LocalCloud, session: requests.Session) -> Upload:
 def wait_for_records(
     cloud: LocalCloud, uploads: list[Upload], *, timeout: float, progress: bool
 ) -> dict[str, dict[str, Any]]:
-    """Poll until every upload has a final record and its execution has ended (or time runs out)."""
+    """Wait until every upload has a final record and its execution has ended (or time runs out).
+
+    Polls the executions, not each record: one cheap call a round however many images are in flight.
+    """
     repo = ImageRepository(cloud.settings.table_name)
     sfn = cloud.client("stepfunctions")
     pending = {u.image_id for u in uploads if u.http_status < 300}
@@ -83,21 +86,20 @@ def wait_for_records(
     deadline = time.monotonic() + timeout
     last_report = 0.0
     while pending and time.monotonic() < deadline:
-        for image_id in list(pending):
-            record = repo.get(image_id)
-            if not record or record.get("status") not in FINAL_STATUSES:
-                continue
-            execution = sfn.describe_execution(executionArn=record["execution_arn"])
-            if execution["status"] == "RUNNING":
-                continue
-            record["_execution"] = execution
-            done[image_id] = record
-            pending.discard(image_id)
-        if progress and time.monotonic() - last_report > 2:
-            print(f"  {len(done)}/{len(done) + len(pending)} recorded", file=sys.stderr)
+        running = sfn.list_executions(stateMachineArn=cloud.ingest_arn, statusFilter="RUNNING", maxResults=1)
+        if not running["executions"]:
+            for image_id in list(pending):
+                record = repo.get(image_id)
+                if record and record.get("status") in FINAL_STATUSES:
+                    record["_execution"] = sfn.describe_execution(executionArn=record["execution_arn"])
+                    done[image_id] = record
+                    pending.discard(image_id)
+        if progress and time.monotonic() - last_report > 5:
+            ended = len(cloud.executions()) - len(running["executions"])
+            print(f"  {ended}/{len(pending) + len(done)} runs ended", file=sys.stderr)
             last_report = time.monotonic()
         if pending:
-            time.sleep(0.1)
+            time.sleep(0.2)
     for image_id in pending:  # no final record in time: report what the table says
         done[image_id] = repo.get(image_id) or {"status": "MISSING"}
     return done

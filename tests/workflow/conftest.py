@@ -60,7 +60,8 @@ def wait_record(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         record = repo.get(image_id)
-        final = record and record["status"] in FINAL_STATUSES and record["execution_arn"] != not_by
+        # moto applies an update attribute by attribute: a concurrent read can see a half-written item.
+        final = record and record.get("status") in FINAL_STATUSES and record.get("execution_arn") != not_by
         if final and sfn.describe_execution(executionArn=record["execution_arn"])["status"] != "RUNNING":
             return record
         time.sleep(0.05)
