@@ -343,7 +343,7 @@ def task_e(quick: bool) -> tuple[Fields, Detail]:
     }
     # The engine's own cost per image: CPU the process spent outside the task handlers (moto's S3, DynamoDB
     # and Step Functions, the HTTP hops, the demo's uploads and polling), divided by the images. Latency per
-    # execution minus handler time ("overhead_s" in the detail) is mostly queueing when 200 runs share 2 cores.
+    # execution minus handler time ("overhead_s" in the detail) is mostly queueing: 200 runs share 2 cores.
     fields: Fields = {"images_per_s": count / wall, "overhead_s": detail["engine_cpu_s_per_image"]}
     return fields, detail
 
