@@ -120,3 +120,24 @@ def test_the_local_stack_runs_the_file_as_it_is(cloud: LocalCloud) -> None:
         if spec.placeholder
     }
     assert json.loads(deployed) == json.loads(workflow.render(workflow.definition_text(), arns))
+
+
+def test_upstream_parses_the_definition_for_every_execution(cloud: LocalCloud) -> None:
+    assert "AmazonStateLanguageParser.parse" in inspect.getsource(
+        moto_adapter.UPSTREAM["evaluation_entrypoint"]
+    )
+
+
+def test_each_execution_evaluates_its_own_copy_of_the_parsed_definition(cloud: LocalCloud) -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    class Details:
+        class state_machine_details:
+            definition = workflow.render(
+                workflow.definition_text(), {s.placeholder: f"arn:{s.name}" for s in TASKS if s.placeholder}
+            )
+
+    worker = ExecutionWorker.__new__(ExecutionWorker)
+    worker._evaluation_details = Details  # type: ignore[assignment]
+    first, second = worker._get_evaluation_entrypoint(), worker._get_evaluation_entrypoint()
+    assert first is not second and type(first) is type(second)
