@@ -228,15 +228,14 @@ def _cached_boto_client_for(original: Callable[..., Any]) -> Callable[..., Any]:
     creating = threading.Lock()
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        if state_credentials is not None:  # a task with its own credentials gets its own client
-            return original(region=region, service=service, state_credentials=state_credentials)
+        # Upstream ignores state_credentials (every client has the fixed test keys): one client serves all.
         from moto.core.models import botocore_stubber
         from moto.settings import moto_server_port
 
         key = (region, service, hash((botocore_stubber.enabled, moto_server_port())))
         with creating:
             if key not in clients:
-                clients[key] = original(region=region, service=service)
+                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
             return clients[key]
 
     return boto_client_for
@@ -289,7 +288,8 @@ def install() -> None:
             DomainDispatcherApplication.get_backend_for_host
         )
         cached_client = _cached_boto_client_for(boto_client.boto_client_for)
-        for module in list(sys.modules.values()):  # every module that imported it by name
+        boto_client.boto_client_for = cached_client  # for the modules that import it later
+        for module in list(sys.modules.values()):  # and those that already imported it by name
             if getattr(module, "boto_client_for", None) is UPSTREAM["boto_client_for"]:
                 module.boto_client_for = cached_client  # type: ignore[attr-defined]
         ExecutionWorker._get_evaluation_entrypoint = _cached_entrypoint(  # type: ignore[method-assign]

@@ -141,3 +141,9 @@ def test_each_execution_evaluates_its_own_copy_of_the_parsed_definition(cloud: L
     worker._evaluation_details = Details  # type: ignore[assignment]
     first, second = worker._get_evaluation_entrypoint(), worker._get_evaluation_entrypoint()
     assert first is not second and type(first) is type(second)
+
+
+def test_upstream_engine_clients_ignore_the_state_credentials(cloud: LocalCloud) -> None:
+    # So one cached client per service is what upstream would build anyway.
+    source = inspect.getsource(moto_adapter.UPSTREAM["boto_client_for"])
+    assert source.count("state_credentials") == 1  # the parameter, never read
