@@ -100,9 +100,13 @@ class LocalCloud:
         self._thread = threading.Thread(target=self._server.serve_forever, name="imgflow-moto", daemon=True)
         self._thread.start()
         os.environ.update(_local_environment(self.endpoint, self.port, self.settings))
-        from imgflow.observability import logger
+        from imgflow.observability import logger, metrics
 
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # it read the level when it was imported
+        # With metrics disabled Powertools never flushes, yet prints the set once a metric has 100 values:
+        # start every invocation with an empty set, as a fresh Lambda sandbox would.
+        if metrics.clear_metrics not in moto_adapter.after_invoke:
+            moto_adapter.after_invoke.append(metrics.clear_metrics)
         aws.client.cache_clear()
         self._configure_moto()
         self.deploy()

@@ -6,6 +6,7 @@ upload to the S3 endpoint, the Object Created event, the ingest state machine, t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
@@ -198,7 +199,8 @@ def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout
             print("no files to send", file=sys.stderr)
             return 2
         started = time.monotonic()
-        with LocalCloud() as cloud:
+        # Whatever runs in-process prints to stderr; stdout carries only the results (the --json contract).
+        with contextlib.redirect_stdout(sys.stderr), LocalCloud() as cloud:
             print(
                 f"  local stack on {cloud.endpoint} (moto: S3, DynamoDB, EventBridge, Step Functions)",
                 file=sys.stderr,

@@ -59,6 +59,8 @@ class DeliveryLog:
 
 
 deliveries = DeliveryLog()
+#: Called after every in-process invocation (the local runtime resets per-invocation state here).
+after_invoke: list[Callable[[], None]] = []
 
 
 # -- 1. Lambda in-process -----------------------------------------------------------------------------
@@ -107,6 +109,9 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
             "stackTrace": traceback.format_exception(exc)[-6:],
         }
         return json.dumps(error), True, ""
+    finally:
+        for hook in after_invoke:
+            hook()
     return json.dumps(result), False, ""
 
 
