@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BeforeValidator
 
 from api import service
@@ -52,7 +53,7 @@ DESCRIPTION = (
     "caller (the `sub` of the bearer token): another owner's image is a 404."
 )
 MAX_PAGE = 100
-SECURITY = [{"bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -73,12 +74,12 @@ ERRORS = {
 }
 
 
-def responses(ok: int, description: str, *errors: int) -> dict[int, dict[str, Any]]:
+def responses(ok: int, description: str, *errors: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses: the success (schema from the return type) plus the JSON errors it may answer."""
-    success: dict[str, Any] = {"description": description}
+    success: OpenAPIResponse = {"description": description}
     if ok == 204:
         success["content"] = {}
-    out: dict[int, dict[str, Any]] = {ok: success}
+    out: dict[int, OpenAPIResponse] = {ok: success}
     for code in sorted({401, 415, 422, *errors}):
         out[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorBody}}}
     return out
@@ -199,7 +200,7 @@ def patch_image(image_id: ImageId, request: Annotated[ImagePatch, Body()]) -> Im
 )
 def delete_image(image_id: ImageId) -> Response[None]:
     service.delete_image(owner(), image_id, settings())
-    return Response(status_code=204, content_type=None, body="")
+    return Response(status_code=204, content_type=None, body="")  # type: ignore[arg-type]  # no body at all
 
 
 @app.post(
@@ -260,7 +261,7 @@ def _unsupported_type(exc: RequestUnsupportedContentType) -> Response:
 
 @app.exception_handler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
-    return _json_error(exc.status_code, exc.msg)
+    return _json_error(exc.status_code, exc.msg if isinstance(exc.msg, str) else json.dumps(exc.msg))
 
 
 @cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -26,7 +26,10 @@ def _encodable(value: str) -> str:
     return value
 
 
-ContentType = Literal[tuple(sorted(ALLOWED_CONTENT_TYPES))]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    ContentType = str
+else:  # the allow-list, as an enum in the OpenAPI spec
+    ContentType = Literal[tuple(sorted(ALLOWED_CONTENT_TYPES))]
 Filename = Annotated[
     str,
     Field(min_length=1, max_length=255, pattern=SINGLE_LINE, description="The file's name (for downloads)"),

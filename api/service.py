@@ -27,6 +27,7 @@ from api.models import (
     ImageSummary,
     InlineImage,
     PresignedPost,
+    RenditionView,
     ReprocessAccepted,
     UploadSpec,
     UploadTicket,
@@ -215,7 +216,7 @@ def list_images(
             owner,
             limit=FILTERED_QUERY_LIMIT if filtered else wanted,
             start_key=start,
-            **filters,  # type: ignore[arg-type]
+            **filters,
         )
         taken = page.items[:wanted]
         items.extend(taken)
@@ -263,22 +264,22 @@ def get_image(
     expires = max(1, min(expires, MAX_GET_EXPIRES_S))
     filename = record.get("filename") or image_id
     stem = PurePosixPath(filename).stem or image_id
-    renditions = []
+    renditions: list[RenditionView] = []
     original_url = None
     if record["status"] == Status.PROCESSED:
         for r in record.get("renditions") or []:
             ext = PurePosixPath(r["key"]).suffix
             renditions.append(
-                {
+                RenditionView(
                     **{k: r[k] for k in ("name", "width", "height", "format", "bytes")},
-                    "url": _presigned_get(
+                    url=_presigned_get(
                         settings.renditions_bucket,
                         r["key"],
                         expires,
                         f"{stem}-{r['name']}{ext}" if download else None,
                         _RENDITION_TYPES.get(r["format"], "application/octet-stream"),
                     ),
-                }
+                )
             )
         if record.get("source_key"):
             original_url = _presigned_get(

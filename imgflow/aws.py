@@ -8,9 +8,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterator
-from functools import cache
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Generic, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -31,28 +30,31 @@ _THROTTLED = {
 _SERVER = {"InternalError", "InternalServerError", "ServiceUnavailable", "503", "500"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
-P = ParamSpec("P")
 T = TypeVar("T")
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
 
 
-_creating = threading.Lock()
-
-
-def once(factory: Callable[P, T]) -> Callable[P, T]:
+class once(Generic[T]):
     """``functools.cache`` that builds each value once even when threads ask at the same moment.
 
     Creating a boto3 client costs ~50 ms of CPU; locally many in-process handlers start together.
     """
-    cached = cache(factory)
 
-    @functools.wraps(factory)
-    def get(*args: P.args, **kwargs: P.kwargs) -> T:
-        with _creating:
-            return cached(*args, **kwargs)
+    def __init__(self, factory: Callable[..., T]) -> None:
+        self._factory = factory
+        self._values: dict[tuple[Hashable, ...], T] = {}
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, factory)
 
-    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
-    return get
+    def __call__(self, *args: Hashable) -> T:
+        with self._lock:
+            if args not in self._values:
+                self._values[args] = self._factory(*args)
+            return self._values[args]
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 @once

@@ -73,7 +73,7 @@ class ReprocessDetail(BaseModel):
     reason: str = "requested"
 
 
-class ReprocessEvent(EventBridgeModel):  # type: ignore[misc]
+class ReprocessEvent(EventBridgeModel):
     """The event that asks the ingest workflow to run again over a stored original."""
 
     detail: ReprocessDetail

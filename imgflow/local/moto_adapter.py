@@ -289,16 +289,20 @@ def install() -> None:
         LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
         notifications._send_event_bridge_message = _send_event_bridge_message
         retrier_decl.time = _ScaledTime()  # type: ignore[assignment]
-        DomainDispatcherApplication.get_backend_for_host = _cached_backend_for_host(  # type: ignore[method-assign]
-            DomainDispatcherApplication.get_backend_for_host
+        setattr(  # noqa: B010 - a method replaced on the class
+            DomainDispatcherApplication,
+            "get_backend_for_host",
+            _cached_backend_for_host(DomainDispatcherApplication.get_backend_for_host),
         )
         cached_client = _cached_boto_client_for(boto_client.boto_client_for)
         boto_client.boto_client_for = cached_client  # for the modules that import it later
         for module in list(sys.modules.values()):  # and those that already imported it by name
             if getattr(module, "boto_client_for", None) is UPSTREAM["boto_client_for"]:
                 module.boto_client_for = cached_client  # type: ignore[attr-defined]
-        ExecutionWorker._get_evaluation_entrypoint = _cached_entrypoint(  # type: ignore[method-assign]
-            ExecutionWorker._get_evaluation_entrypoint
+        setattr(  # noqa: B010 - a method replaced on the class
+            ExecutionWorker,
+            "_get_evaluation_entrypoint",
+            _cached_entrypoint(ExecutionWorker._get_evaluation_entrypoint),
         )
         json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
