@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from PIL import Image
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from imgflow import aws, workflow
@@ -83,6 +84,8 @@ class LocalCloud:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # Powertools warns on every invocation that publishes no metric; metrics are off locally anyway.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
+        # Pillow warns above its own default limit; validate rejects by the configured one anyway.
+        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,

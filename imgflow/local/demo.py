@@ -150,7 +150,7 @@ def format_table(rows: Iterable[dict[str, Any]]) -> str:
     lines = [header]
     for row in rows:
         size = f"{row['width']}x{row['height']}" if row["width"] else ""
-        rends = " ".join(f"{r['width']}x{r['height']}" for r in row["renditions"])
+        rends = " ".join(dict.fromkeys(f"{r['width']}x{r['height']}" for r in row["renditions"]))
         exif = row["exif"]
         lines.append(
             (
