@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from imgflow.local.cloud import LocalCloud
+from imgflow.local.post_policy import S3PolicyGate
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES
 from imgflow.samples import write_samples
@@ -200,7 +201,9 @@ def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout
             return 2
         started = time.monotonic()
         # Whatever runs in-process prints to stderr; stdout carries only the results (the --json contract).
-        with contextlib.redirect_stdout(sys.stderr), LocalCloud() as cloud:
+        # The S3 endpoint enforces presigned POST policies as S3 does (moto alone accepts anything).
+        gate = S3PolicyGate.wrap()
+        with contextlib.redirect_stdout(sys.stderr), LocalCloud(middleware=gate) as cloud:
             print(
                 f"  local stack on {cloud.endpoint} (moto: S3, DynamoDB, EventBridge, Step Functions)",
                 file=sys.stderr,
