@@ -168,3 +168,30 @@ def _altitude_ref(value: Any) -> int:
     if isinstance(value, bytes):
         return value[0] if value else 0
     return int(_first(value))
+
+
+#: What extract_meta downloads of a JPEG first: EXIF, XMP, ICC and MPF live in the segments before the scan.
+JPEG_HEADER_BYTES = 256 * 1024
+
+
+def jpeg_headers_complete(prefix: bytes) -> bool:
+    """True when every marker segment of a JPEG up to its first scan (SOS) lies within ``prefix``.
+
+    Then ``extract_metadata(prefix)`` reads exactly what it would read from the whole file.
+    """
+    if prefix[:2] != b"\xff\xd8":
+        return False
+    i = 2
+    while i + 4 <= len(prefix):
+        if prefix[i] != 0xFF:
+            return False
+        marker = prefix[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif marker == 0xDA:  # start of scan: the headers are complete
+            return True
+        elif 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            i += 2
+        else:
+            i += 2 + int.from_bytes(prefix[i + 2 : i + 4], "big")
+    return False

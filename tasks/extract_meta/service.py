@@ -7,9 +7,15 @@ from typing import Any
 from imgflow import objects
 from imgflow.config import Settings
 from imgflow.models import ProcessInput
-from tasks.extract_meta.metadata import extract_metadata
+from tasks.extract_meta.metadata import JPEG_HEADER_BYTES, extract_metadata, jpeg_headers_complete
 
 
 def extract_for(task: ProcessInput, settings: Settings) -> dict[str, Any]:
-    data = objects.read(task.image.bucket, task.image.key, max_bytes=task.validated.bytes)
+    """Metadata of the original; for a JPEG, from a ranged GET of its headers when they fit in it."""
+    image, validated = task.image, task.validated
+    if validated.format in ("JPEG", "MPO") and validated.bytes > JPEG_HEADER_BYTES:
+        prefix = objects.read(image.bucket, image.key, max_bytes=JPEG_HEADER_BYTES - 1)
+        if jpeg_headers_complete(prefix):
+            return extract_metadata(prefix, max_pixels=settings.limits.max_pixels)
+    data = objects.read(image.bucket, image.key, max_bytes=validated.bytes)
     return extract_metadata(data, max_pixels=settings.limits.max_pixels)

@@ -15,7 +15,12 @@ from PIL import Image, ImageFile, WebPImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
 from imgflow.errors import ImageRejected
-from tasks.extract_meta.metadata import MAX_STRING, extract_metadata
+from tasks.extract_meta.metadata import (
+    JPEG_HEADER_BYTES,
+    MAX_STRING,
+    extract_metadata,
+    jpeg_headers_complete,
+)
 from tests.conftest import CORPUS
 
 MAX_PIXELS = 50_000_000
@@ -395,3 +400,35 @@ def test_unopenable_bytes_raise_a_named_rejection() -> None:
         meta(b"not an image")
     with pytest.raises(ImageRejected):
         meta(zlib.compress(b"x"))
+
+
+def _jpegs(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".mpo"))
+
+
+def test_the_headers_of_a_jpeg_give_the_same_metadata_as_the_whole_file(corpus: Path) -> None:
+    checked = 0
+    for path in _jpegs(corpus):
+        data = path.read_bytes()
+        prefix = data[:JPEG_HEADER_BYTES]
+        if not jpeg_headers_complete(prefix):
+            continue
+        try:
+            full = extract_metadata(data, max_pixels=50_000_000)
+        except ImageRejected:
+            continue  # validate rejects these before extract_meta runs
+        assert extract_metadata(prefix, max_pixels=50_000_000) == full, path.name
+        checked += 1
+    assert checked > 50
+
+
+def test_headers_longer_than_the_prefix_are_detected(corpus: Path) -> None:
+    big = corpus / "hostile" / "pillow" / "icc_profile_big.jpg"  # ICC spread over APP2 segments past 256 KiB
+    assert not jpeg_headers_complete(big.read_bytes()[:JPEG_HEADER_BYTES])
+    assert jpeg_headers_complete(big.read_bytes())
+
+
+def test_only_jpeg_headers_count() -> None:
+    assert not jpeg_headers_complete(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    assert not jpeg_headers_complete(b"\xff\xd8\xff\xe1\xff\xff")  # a segment longer than what we have
+    assert jpeg_headers_complete(b"\xff\xd8\xff\xe0\x00\x04ab\xff\xff\xda\x00\x02")
