@@ -74,6 +74,17 @@ def _update(sets: dict[str, Any], if_absent: dict[str, Any] | None = None) -> di
     }
 
 
+def _identity(image_id: str, owner: str, now: str) -> dict[str, Any]:
+    """What a record gets once, whichever write creates it (a PENDING record already has it)."""
+    return {
+        "image_id": image_id,
+        "owner": owner,
+        "created_at": now,
+        "gsi1pk": t.owner_pk(owner),
+        "gsi1sk": t.owner_sk(now, image_id),
+    }
+
+
 def _is_condition_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -108,16 +119,12 @@ class ImageRepository:
         item = {
             t.PK: t.image_pk(image_id),
             t.SK: t.IMAGE_SK,
-            "image_id": image_id,
-            "owner": owner,
+            **_identity(image_id, owner, now),
             "status": Status.PENDING.value,
             "filename": filename,
             "content_type": content_type,
             "declared_bytes": size,
-            "created_at": now,
             "updated_at": now,
-            "gsi1pk": t.owner_pk(owner),
-            "gsi1sk": t.owner_sk(now, image_id),
             "gsi2pk": t.status_pk(Status.PENDING),
             "gsi2sk": t.status_sk(0, now, image_id),
             **extra,
@@ -161,13 +168,7 @@ class ImageRepository:
                 "gsi2pk": t.status_pk(Status.PROCESSING),
                 "gsi2sk": t.status_sk(pipeline_version, now, image_id),
             },
-            if_absent={
-                "image_id": image_id,
-                "owner": owner,
-                "created_at": now,
-                "gsi1pk": t.owner_pk(owner),
-                "gsi1sk": t.owner_sk(now, image_id),
-            },
+            if_absent=_identity(image_id, owner, now),
         )
         values = update["ExpressionAttributeValues"]
         values.update({":seq": {"S": sequencer}, ":exec": {"S": execution_arn}})
@@ -220,13 +221,7 @@ class ImageRepository:
         }
         update = _update(
             sets,
-            if_absent={
-                "image_id": image_id,
-                "owner": owner,
-                "created_at": now,
-                "gsi1pk": t.owner_pk(owner),
-                "gsi1sk": t.owner_sk(now, image_id),
-            },
+            if_absent=_identity(image_id, owner, now),
         )
         update["ExpressionAttributeValues"].update({":seq": {"S": sequencer}, ":exec": {"S": execution_arn}})
         try:
