@@ -18,6 +18,13 @@ class FunctionSpec:
     timeout_s: int
 
 
+# Sizing, from `make bench` (bench/README.md) on a 12 MP photo and the 50 MP / 25 MB input limits:
+# - resize 1769 MB = one full vCPU: render is ~250 ms of single-threaded CPU (more vCPUs would not help) and
+#   its peak RSS is ~100 MiB on the JPEG path, but a 50 MP RGBA PNG takes 200 MB per copy on the RGB path.
+# - validate 1024 MB: a JPEG is checked at 1/8 scale (~32 ms), but PNG/GIF/WebP frames decode in full.
+# - extract_meta 512 MB: headers only (a ranged GET for JPEG); the whole object for other formats.
+# - record 256 MB: two DynamoDB calls. Timeouts leave ample room over the measured durations; the ASL's
+#   TimeoutSeconds match them.
 TASKS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "validate", "tasks.validate.handler.lambda_handler", "tasks/validate", "ValidateFunctionArn", 1024, 60

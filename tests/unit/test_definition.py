@@ -1,0 +1,44 @@
+"""statemachine/ingest.asl.json against the function specs it is deployed with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from imgflow import workflow
+from imgflow.errors import REJECTIONS
+from imgflow.functions import TASKS
+
+
+def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield name, state
+        for branch in state.get("Branches", []):
+            yield from _tasks(branch["States"])
+
+
+DEFINITION = json.loads(workflow.definition_text())
+BY_PLACEHOLDER = {f"${{{spec.placeholder}}}": spec for spec in TASKS}
+
+
+def test_every_task_state_waits_at_least_as_long_as_its_function_may_run() -> None:
+    for name, state in _tasks(DEFINITION["States"]):
+        spec = BY_PLACEHOLDER[state["Parameters"]["FunctionName"]]
+        assert state["TimeoutSeconds"] >= spec.timeout_s, name
+
+
+def test_every_rejection_is_caught_as_a_rejection_and_never_retried() -> None:
+    validate = DEFINITION["States"]["Validate"]
+    [rejections] = [c for c in validate["Catch"] if c["Next"] == "RecordRejected"]
+    assert set(rejections["ErrorEquals"]) == set(REJECTIONS)
+    retried = {name for retrier in validate["Retry"] for name in retrier["ErrorEquals"]}
+    assert retried.isdisjoint(REJECTIONS) and "States.ALL" not in retried
+
+
+def test_every_task_retries_transient_lambda_errors_with_jitter() -> None:
+    transient = {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "StorageThrottled"}
+    for name, state in _tasks(DEFINITION["States"]):
+        [retrier] = [r for r in state["Retry"] if transient <= set(r["ErrorEquals"])]
+        assert retrier["JitterStrategy"] == "FULL" and retrier["BackoffRate"] > 1, name
