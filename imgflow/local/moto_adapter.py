@@ -31,6 +31,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,10 +51,11 @@ _sequence = itertools.count(1)
 
 @dataclass
 class DeliveryLog:
-    """What the local event bus did: every event it delivered and every delivery that failed."""
+    """What the local event bus did: how many events it delivered, and the deliveries that failed."""
 
-    delivered: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    delivered: int = 0
+    #: The most recent failed deliveries (bounded: a long-running ``imgflow serve`` must not grow).
+    failures: deque[tuple[dict[str, Any], str]] = field(default_factory=lambda: deque(maxlen=1000))
     #: Hook for fault injection and tests: called with (event, target_arn) before each delivery.
     before_delivery: Callable[[dict[str, Any], str], None] | None = None
 
@@ -197,7 +199,7 @@ def _deliver(event: dict[str, Any], target: dict[str, Any], account_id: str, reg
         backend = stepfunctions_parser_backends[account_id][region]
         # EventBridge names the execution itself (a UUID); the input is the whole event.
         backend.start_execution(arn, name=str(uuid.uuid4()), execution_input=json.dumps(event))
-        deliveries.delivered.append(event)
+        deliveries.delivered += 1
     except Exception as exc:
         log.exception("event %s not delivered to %s", event.get("id"), arn)
         deliveries.failures.append((event, f"{type(exc).__name__}: {exc}"))
