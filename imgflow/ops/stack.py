@@ -1,0 +1,119 @@
+"""Where a stack's resources are, for the operator tools: a local endpoint or a deployed stack."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from imgflow.config import Settings
+
+#: Names the local mode deploys (``imgflow.local.cloud``); a deployed stack gives its own through outputs.
+LOCAL_REGION = "us-east-1"
+LOCAL_STATE_MACHINES = {"ingest": "imgflow-ingest", "reprocess": "imgflow-reprocess"}
+#: CloudFormation output of the CDK app -> Stack field.
+OUTPUTS = {
+    "TableName": "table_name",
+    "UploadsBucketName": "uploads_bucket",
+    "RenditionsBucketName": "renditions_bucket",
+    "IngestStateMachineArn": "ingest_arn",
+    "ReprocessStateMachineArn": "reprocess_arn",
+}
+# Operator tools see more throttling than a task (they list and poll): let botocore retry longer.
+_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=60)
+
+
+class StackNotFound(Exception):
+    """The stack, or one of its resources, could not be found (a one-line message for the CLI)."""
+
+
+@dataclass
+class Stack:
+    """The resources of one imgflow deployment and clients for them."""
+
+    table_name: str
+    uploads_bucket: str
+    renditions_bucket: str
+    ingest_arn: str = ""
+    reprocess_arn: str = ""
+    endpoint: str | None = None
+    region: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` (cached per stack)."""
+        if service not in self._clients:
+            kwargs: dict[str, Any] = {"config": _CONFIG, "region_name": self.region}
+            if self.endpoint:
+                kwargs.update(
+                    endpoint_url=self.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+                )
+            self._clients[service] = boto3.session.Session().client(service, **kwargs)
+        return self._clients[service]
+
+    @property
+    def is_local(self) -> bool:
+        return self.endpoint is not None
+
+
+def local(endpoint: str, settings: Settings | None = None) -> Stack:
+    """The stack ``imgflow serve`` (or ``LocalCloud``) runs at ``endpoint``."""
+    s = settings or Settings()
+    stack = Stack(
+        table_name=s.table_name,
+        uploads_bucket=s.uploads_bucket,
+        renditions_bucket=s.renditions_bucket,
+        endpoint=endpoint.rstrip("/"),
+        region=LOCAL_REGION,
+    )
+    try:
+        machines = stack.client("stepfunctions").list_state_machines()["stateMachines"]
+    except Exception as exc:  # connection refused, not a moto server, ...
+        raise StackNotFound(f"no imgflow stack answers at {endpoint}: {exc}") from exc
+    by_name = {m["name"]: m["stateMachineArn"] for m in machines}
+    stack.ingest_arn = by_name.get(LOCAL_STATE_MACHINES["ingest"], "")
+    stack.reprocess_arn = by_name.get(LOCAL_STATE_MACHINES["reprocess"], "")
+    if not stack.ingest_arn:
+        raise StackNotFound(f"no imgflow state machine at {endpoint} (is it an imgflow serve endpoint?)")
+    return stack
+
+
+def deployed(stack_name: str, region: str | None = None) -> Stack:
+    """A deployed stack, found by its CloudFormation outputs (AWS credentials from the environment)."""
+    cfn = boto3.session.Session(region_name=region).client("cloudformation", config=_CONFIG)
+    try:
+        described = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except Exception as exc:
+        raise StackNotFound(f"stack {stack_name}: {exc}") from exc
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    missing = [k for k in OUTPUTS if k not in outputs]
+    if missing:
+        raise StackNotFound(f"stack {stack_name} has no output(s) {', '.join(missing)}")
+    return Stack(**{OUTPUTS[k]: outputs[k] for k in OUTPUTS}, region=cfn.meta.region_name)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every operator command shares: where the stack is."""
+    where = parser.add_argument_group("stack")
+    where.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="a local stack: the AWS endpoint imgflow serve prints (e.g. http://127.0.0.1:8001)",
+    )
+    where.add_argument(
+        "--stack",
+        metavar="NAME",
+        default="imgflow-dev",
+        help="a deployed stack's CloudFormation name (default: imgflow-dev), used without --endpoint",
+    )
+    where.add_argument("--region", help="AWS region of the deployed stack (default: from the environment)")
+
+
+def from_arguments(args: argparse.Namespace) -> Stack:
+    """The stack the parsed options name."""
+    if args.endpoint:
+        return local(args.endpoint)
+    return deployed(args.stack, args.region)
