@@ -31,6 +31,7 @@ from api.models import (
     ImageDetail,
     ImagePage,
     ImagePatch,
+    ImageStatus,
     ImageSummary,
     InlineImage,
     ReprocessAccepted,
@@ -163,7 +164,9 @@ def list_images(
     "/images/<image_id>",
     summary="An image: record, EXIF, renditions and presigned GETs",
     description=f"URLs expire after `expires` seconds, capped at {service.MAX_GET_EXPIRES_S}. "
-    "Each call counts as an access.",
+    "A call that returns URLs (a PROCESSED image) counts as an access (`access_count`, "
+    "`last_accessed_at`); to follow an upload's progress, poll `GET /images/{image_id}/status`, "
+    "which never counts.",
     responses=responses(200, "The image", 404),
     security=SECURITY,
     tags=["images"],
@@ -176,6 +179,19 @@ def get_image(
     download: Annotated[bool, Query(description="Download as an attachment with the file name")] = False,
 ) -> ImageDetail:
     return service.get_image(owner(), image_id, settings(), expires=expires, download=download)
+
+
+@app.get(
+    "/images/<image_id>/status",
+    summary="An image's status, for polling while the workflow runs",
+    description="Status, the rejection reason or the error, and when it last changed: one read, no "
+    "presigned URLs, never counted as an access (unlike `GET /images/{image_id}`).",
+    responses=responses(200, "The image's status", 404),
+    security=SECURITY,
+    tags=["images"],
+)
+def get_image_status(image_id: ImageId) -> ImageStatus:
+    return service.image_status(owner(), image_id, settings())
 
 
 @app.patch(

@@ -103,13 +103,30 @@ class ImageSummary(BaseModel):
     height: int | None = None
     format: str | None = None
     bytes: int | None = None
-    reason: str | None = Field(None, description="Why a REJECTED image was rejected")
+    reason: str | None = Field(None, description="Why a REJECTED image was rejected (a code)")
+    error: ErrorInfo | None = Field(None, description="REJECTED: the rejection in words; FAILED: the error")
     tags: list[str] = []
     description: str | None = None
 
 
+class ImageListItem(ImageSummary):
+    thumbnail_url: str | None = Field(
+        None, description="Presigned GET of the smallest rendition (PROCESSED only; not counted as an access)"
+    )
+
+
+class ImageStatus(BaseModel):
+    """What a client polls while an upload goes through the workflow (no URLs, not an access)."""
+
+    id: str
+    status: Status
+    reason: str | None = Field(None, description="Why a REJECTED image was rejected (a code)")
+    error: ErrorInfo | None = Field(None, description="REJECTED: the rejection in words; FAILED: the error")
+    updated_at: str
+
+
 class ImagePage(BaseModel):
-    items: list[ImageSummary]
+    items: list[ImageListItem]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
 
 
@@ -123,7 +140,6 @@ class RenditionView(BaseModel):
 
 
 class ImageDetail(ImageSummary):
-    error: ErrorInfo | None = None
     exif: dict[str, Any] | None = None
     renditions: list[RenditionView] = []
     original_url: str | None = Field(None, description="Presigned GET of the original (PROCESSED only)")

@@ -22,8 +22,10 @@ from api import cursor as cursors
 from api.models import (
     ImageAccepted,
     ImageDetail,
+    ImageListItem,
     ImagePage,
     ImagePatch,
+    ImageStatus,
     ImageSummary,
     InlineImage,
     PresignedPost,
@@ -165,6 +167,7 @@ def _summary_fields(record: dict[str, Any]) -> dict[str, Any]:
         "format": record.get("format"),
         "bytes": record.get("bytes"),
         "reason": record.get("reason"),
+        "error": record.get("error"),
         "tags": record.get("tags") or [],
         "description": record.get("description"),
     }
@@ -229,7 +232,23 @@ def list_images(
     next_cursor = (
         cursors.encode(next_key, owner=owner, query=query, secret=settings.cursor_key) if next_key else None
     )
-    return ImagePage(items=[summary(i) for i in items], next_cursor=next_cursor)
+    return ImagePage(items=[_list_item(i, settings) for i in items], next_cursor=next_cursor)
+
+
+def _list_item(record: dict[str, Any], settings: Settings) -> ImageListItem:
+    """A list entry, with a presigned GET of the smallest rendition for a gallery (not an access)."""
+    thumbnail_url = None
+    renditions = record.get("renditions") or []
+    if record["status"] == Status.PROCESSED and renditions:
+        smallest = min(renditions, key=lambda r: max(int(r["width"]), int(r["height"])))
+        thumbnail_url = _presigned_get(
+            settings.renditions_bucket,
+            smallest["key"],
+            DEFAULT_GET_EXPIRES_S,
+            None,
+            _RENDITION_TYPES.get(smallest["format"], "application/octet-stream"),
+        )
+    return ImageListItem(**_summary_fields(record), thumbnail_url=thumbnail_url)
 
 
 def _disposition(filename: str) -> str:
@@ -257,8 +276,15 @@ def get_image(
     expires: int = DEFAULT_GET_EXPIRES_S,
     download: bool = False,
 ) -> ImageDetail:
-    """The record with presigned GETs (expiry capped); counts the access."""
-    record = _repo(settings).record_access(image_id, owner) if keys.is_valid_segment(image_id) else None
+    """The record with presigned GETs (expiry capped).
+
+    Only a response that hands out URLs (a PROCESSED image) counts as an access: a client polling an
+    upload's progress reads nothing of the image (``image_status`` is the lighter way to poll).
+    """
+    repo = _repo(settings)
+    record = repo.get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
+    if record is not None and record["status"] == Status.PROCESSED:
+        record = repo.record_access(image_id, owner)
     if record is None:
         raise NotFound()
     expires = max(1, min(expires, MAX_GET_EXPIRES_S))
@@ -291,7 +317,6 @@ def get_image(
             )
     return ImageDetail(
         **_summary_fields(record),
-        error=record.get("error"),
         exif=record.get("exif"),
         renditions=renditions,
         original_url=original_url,
@@ -299,6 +324,15 @@ def get_image(
         access_count=record.get("access_count", 0),
         last_accessed_at=record.get("last_accessed_at"),
     )
+
+
+def image_status(owner: str, image_id: str, settings: Settings) -> ImageStatus:
+    """Status, rejection reason or error: one GetItem, no URLs, not counted as an access."""
+    record = _repo(settings).get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
+    if record is None:
+        raise NotFound()
+    fields = _summary_fields(record)
+    return ImageStatus(**{k: fields[k] for k in ("id", "status", "reason", "error", "updated_at")})
 
 
 # -- edits ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ ROUTES = {
     ("PATCH", "/images/{image_id}"),
     ("DELETE", "/images/{image_id}"),
     ("POST", "/images/{image_id}/reprocess"),
+    ("GET", "/images/{image_id}/status"),
 }
 
 
