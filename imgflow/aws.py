@@ -13,22 +13,38 @@ from typing import Any, Generic, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, IncompleteReadError
 
 from imgflow.errors import SourceMissing, StorageThrottled, TransientError
 
 # Throttling and server-side codes of S3 and DynamoDB that are worth a retry at the workflow level
 # (boto3 has already retried a few times with its own backoff by the time we see them).
-_THROTTLED = {
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-}
-_SERVER = {"InternalError", "InternalServerError", "ServiceUnavailable", "503", "500"}
-_MISSING = {"NoSuchKey", "404", "NotFound"}
+THROTTLED_CODES = frozenset(
+    {
+        "SlowDown",  # S3
+        "503 SlowDown",
+        "Throttling",
+        "ThrottlingException",  # DynamoDB control plane, many services
+        "ProvisionedThroughputExceededException",  # DynamoDB
+        "RequestLimitExceeded",  # DynamoDB account limit
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+    }
+)
+#: Server-side and in-flight failures; any HTTP status >= 500 counts too, whatever its code.
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",  # S3
+        "InternalServerError",  # DynamoDB
+        "ServiceUnavailable",
+        "RequestTimeout",  # S3: the upload of the body stalled
+        "RequestTimeoutException",
+        "TransactionConflictException",  # DynamoDB: a concurrent transaction on the item
+        "PriorRequestNotComplete",
+    }
+)
+MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 T = TypeVar("T")
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
@@ -70,12 +86,14 @@ def translated_errors() -> Iterator[None]:
         yield
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in _THROTTLED:
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in THROTTLED_CODES:
             raise StorageThrottled(f"{code}: {exc}") from exc
-        if code in _SERVER:
-            raise TransientError(f"{code}: {exc}") from exc
-        if code in _MISSING:
+        if code in TRANSIENT_CODES or status >= 500:
+            raise TransientError(f"{code or status}: {exc}") from exc
+        if code in MISSING_CODES:
             raise SourceMissing(f"the object is gone ({code})") from exc
         raise
-    except (EndpointConnectionError, ConnectionError, ReadTimeoutError) as exc:
-        raise TransientError(str(exc)) from exc
+    except (HTTPClientError, ConnectionError, IncompleteReadError) as exc:
+        # Timeouts, resets and bodies cut short: botocore retried what it could; the workflow retries more.
+        raise TransientError(f"{type(exc).__name__}: {exc}") from exc

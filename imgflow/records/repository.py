@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -85,6 +87,24 @@ def _identity(image_id: str, owner: str, now: str) -> dict[str, Any]:
     }
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Run ``method`` inside ``aws.translated_errors()``: throttling, 5xx and timeouts get workflow names.
+
+    Condition failures are handled inside each method (they become DuplicateRun, SupersededResult, ...).
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with aws.translated_errors():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def _is_condition_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -111,6 +131,7 @@ class ImageRepository:
         return {t.PK: {"S": t.image_pk(image_id)}, t.SK: {"S": t.IMAGE_SK}}
 
     # -- writes ---------------------------------------------------------------------------------------
+    @_translated
     def create_pending(
         self, *, image_id: str, owner: str, filename: str, content_type: str, size: int | None, **extra: Any
     ) -> dict[str, Any]:
@@ -130,13 +151,20 @@ class ImageRepository:
             **extra,
         }
         item = {k: v for k, v in item.items() if v is not None}
-        self.client.put_item(
-            TableName=self.table_name,
-            Item={k: _SER.serialize(to_dynamo(v)) for k, v in item.items()},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={k: _SER.serialize(to_dynamo(v)) for k, v in item.items()},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            # botocore retried a put that had been applied (a 500 or timeout after the write): ours.
+            existing = self.get(image_id) if _is_condition_failure(exc) else None
+            if not existing or existing.get("created_at") != item["created_at"]:
+                raise
         return item
 
+    @_translated
     def claim(
         self,
         *,
@@ -191,6 +219,7 @@ class ImageRepository:
                 raise DuplicateRun(f"image {image_id}: another run owns upload {sequencer}") from exc
             raise
 
+    @_translated
     def finish(
         self,
         *,
@@ -239,12 +268,14 @@ class ImageRepository:
         return _item(result["Attributes"])
 
     # -- reads ----------------------------------------------------------------------------------------
+    @_translated
     def get(self, image_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
         raw = self.client.get_item(
             TableName=self.table_name, Key=self._key(image_id), ConsistentRead=consistent
         )
         return _item(raw["Item"]) if "Item" in raw else None
 
+    @_translated
     def _query(self, start_key: dict[str, Any] | None, **kwargs: Any) -> Page:
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
@@ -315,6 +346,7 @@ class ImageRepository:
         )
 
     # -- API: owner-scoped edits ------------------------------------------------------------------------
+    @_translated
     def _owned_update(self, image_id: str, owner: str, **kwargs: Any) -> dict[str, Any] | None:
         """An update_item that applies only to ``owner``'s existing record; None when it is not theirs."""
         kwargs.setdefault("ExpressionAttributeNames", {})["#owner"] = "owner"
@@ -357,6 +389,7 @@ class ImageRepository:
         visible = item and item.get("owner") == owner and item.get("status") != Status.DELETED
         return item if visible else None
 
+    @_translated
     def delete(self, image_id: str, owner: str) -> bool:
         """Replace the owner's record by a tombstone; False when there was none of theirs.
 

@@ -25,6 +25,8 @@ from tests.workflow.conftest import (
 )
 
 VISITED: set[str] = set()
+#: Fail states reached only under injected faults (tests/reliability/test_named_errors.py).
+REACHED_ELSEWHERE = {"NotClaimed", "NotRecorded"}
 
 
 def _visit(cloud: LocalCloud, arn: str) -> list[dict[str, Any]]:
@@ -129,7 +131,7 @@ def test_a_failure_after_retries_are_exhausted_still_ends_in_a_failed_record(
     assert record["error"]["type"] == "StorageThrottled"
     assert "SlowDown" in record["error"]["message"]
     events = _visit(cloud, record["execution_arn"])
-    assert failed_tasks(events).count("StorageThrottled") == 5  # the first try and 4 retries
+    assert failed_tasks(events).count("StorageThrottled") == 7  # the first try and 6 retries
     assert entered_states(events)[-2:] == ["RecordFailed", "Failed"]
     execution = cloud.client("stepfunctions").describe_execution(executionArn=record["execution_arn"])
     assert (execution["status"], execution["error"]) == ("FAILED", "StorageThrottled")
@@ -219,7 +221,7 @@ def test_every_state_of_the_definition_is_reached() -> None:
             states |= set(branch["States"])
     if not VISITED:
         pytest.skip("run with the other workflow tests (they record the states they reach)")
-    assert states - VISITED == set()
+    assert states - VISITED - REACHED_ELSEWHERE == set()
 
 
 def test_an_upload_after_its_image_was_deleted_does_not_bring_it_back(cloud: LocalCloud) -> None:
