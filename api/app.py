@@ -289,12 +289,12 @@ def _routes() -> list[tuple[re.Pattern[str], dict[str, set[str]]]]:
             method.upper(): {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
             for method, operation in item.items()
         }
-        routes.append((re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), methods))
+        routes.append((re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path))), methods))
     return routes
 
 
 def _route(path: str) -> dict[str, set[str]] | None:
-    return next((methods for pattern, methods in _routes() if pattern.match(path)), None)
+    return next((methods for pattern, methods in _routes() if pattern.fullmatch(path)), None)
 
 
 @app.not_found
@@ -320,14 +320,33 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _early(415, "send the body as application/json")
     if body and event.get("isBase64Encoded"):
         try:
-            base64.b64decode(body).decode("utf-8")
+            body = base64.b64decode(body).decode("utf-8")
         except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
             return _early(422, "invalid request: the body is not UTF-8 JSON")
+    if body and (problem := _unparseable(body)):
+        return _early(422, f"invalid request: {problem}")
     known = (_route(event.get("rawPath") or "") or {}).get(event["requestContext"]["http"]["method"].upper())
     unknown = sorted(set(event.get("queryStringParameters") or {}) - known) if known is not None else []
     if unknown:
         return _early(422, f"invalid request: unknown query parameter(s): {', '.join(unknown)}")
     return app.resolve(event, context)
+
+
+def _unparseable(body: str) -> str | None:
+    """Why Python's JSON parser cannot take ``body``, for what Powertools would turn into a 500.
+
+    Syntax errors are left to Powertools (its 422 names the position); nesting deeper than the parser's
+    recursion limit (RecursionError) and integers beyond Python's digit limit (ValueError) are named here.
+    """
+    try:
+        json.loads(body)
+    except RecursionError:
+        return "the body nests too deeply"
+    except json.JSONDecodeError:
+        return None
+    except ValueError:
+        return "a number in the body has too many digits"
+    return None
 
 
 def _early(status: int, message: str) -> dict[str, Any]:

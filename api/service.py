@@ -89,7 +89,10 @@ def _repo(settings: Settings) -> ImageRepository:
 
 def _iso(value: datetime) -> str:
     """The table's timestamp format (UTC, milliseconds, Z); naive datetimes are taken as UTC."""
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00-14:00 is in year 10000 in UTC
+        raise BadRequest("date-time out of range (years 1 to 9999 in UTC)") from exc
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

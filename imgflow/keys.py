@@ -12,7 +12,7 @@ import re
 import time
 from typing import NamedTuple
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 #: Owner recorded for an object whose key the API never handed out.
 UNROUTED_OWNER = "_unrouted"
@@ -30,7 +30,7 @@ def new_image_id() -> str:
 
 
 def is_valid_segment(value: str) -> bool:
-    return bool(_SEGMENT.match(value))
+    return isinstance(value, str) and _SEGMENT.fullmatch(value) is not None
 
 
 def upload_key(owner: str, image_id: str, prefix: str = "uploads/") -> str:

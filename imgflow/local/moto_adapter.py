@@ -290,6 +290,38 @@ class _ScaledTime:
         time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", "1")))
 
 
+#: WSGI environ key the S3 POST-policy gate sets on every request it passes on: the bucket whose POST Object
+#: policy it verified, or "" (``imgflow/local/post_policy.py``).
+GATE_CHECKED = "imgflow.s3_post_checked"
+
+
+def guard_s3_post_object() -> None:
+    """Behind the POST-policy gate, moto stores a POST Object only into the bucket the gate checked.
+
+    moto takes every POST to a bucket (any addressing style, any body) as an upload; the gate decides what a
+    request addresses with moto's own routing functions, and this makes a mismatch a refusal, not a bypass.
+    Requests that did not pass the gate (no ``GATE_CHECKED`` in the environ) behave as upstream. Idempotent.
+    """
+    from moto.s3.responses import S3Response
+
+    upstream = S3Response._bucket_response_post
+    if getattr(upstream, "imgflow_guard", False):
+        return
+
+    def _bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
+        checked = request.environ.get(GATE_CHECKED)
+        if checked is not None and checked != bucket_name and "delete" not in request.args:
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                "<Message>Access Denied</Message><RequestId>local</RequestId></Error>"
+            )
+            return 403, {"Content-Type": "application/xml"}, body
+        return upstream(self, request, bucket_name)
+
+    _bucket_response_post.imgflow_guard = True  # type: ignore[attr-defined]
+    S3Response._bucket_response_post = _bucket_response_post  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Apply every adaptation (idempotent). Refuses a moto version it was not measured on."""
     global _installed

@@ -1,12 +1,21 @@
 """What S3 checks and moto does not, as WSGI middleware in front of the local S3 endpoint.
 
-- Browser-style POST uploads (``multipart/form-data`` to ``/<bucket>``): SigV4 signature of the policy,
-  expiry, every condition (eq, starts-with, content-length-range) and no form field outside the policy.
+- Browser-style POST uploads: every POST that S3 would take as "POST Object" (to a bucket, in any addressing
+  style: ``/<bucket>``, ``/<bucket>/``, ``Host: <bucket>.localhost`` with ``/``, ...), signed in a header or
+  not, must be ``multipart/form-data`` and carry a policy: its SigV4 signature, expiry, every condition (eq,
+  starts-with, content-length-range) and no form field outside the policy. Where the request goes is decided
+  with moto's own routing functions; as a second line, ``moto_adapter.guard_s3_post_object`` makes moto
+  refuse any POST Object the gate did not check for that very bucket.
+- A form POST to an object path is S3's ``MethodNotAllowed`` (moto answered a 500).
 - Presigned URLs (``X-Amz-Signature`` in the query): SigV4 query signature and ``X-Amz-Expires``.
-- CORS: a browser page (e.g. on the API's port) may POST to the endpoint and read the response.
+- Anonymous requests (no ``Authorization`` header, no presigned query, not a POST Object) are refused with
+  ``AccessDenied``, as S3 refuses them on a private bucket (moto served and stored them).
+- CORS: a browser page (e.g. on the API's port) may POST to the endpoint and read the response; preflights
+  are answered as S3 answers them for a rule allowing every origin.
 
 Refusals are S3's: status, error code and XML body. Requests signed in headers (boto3, the AWS CLI) pass
-through untouched, as moto does. Credentials are the local ones (``testing``/``testing``).
+through to moto, which does not verify header signatures (neither does this gate: local credentials are
+``testing``/``testing`` and public). ``/moto-api`` (moto's own admin API) passes through.
 """
 
 from __future__ import annotations
@@ -28,7 +37,12 @@ from xml.sax.saxutils import escape
 from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import parse_form_data
+from werkzeug.http import parse_options_header
+from werkzeug.wrappers import Request
+
+from imgflow.local.moto_adapter import GATE_CHECKED, guard_s3_post_object
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 AMZ_DATE = "%Y%m%dT%H%M%SZ"
@@ -37,9 +51,17 @@ MAX_EXPIRES = 604800
 MAX_POST_BODY = 512 * 1024 * 1024
 #: Form fields exempt from the "every field is in the policy" rule.
 EXEMPT_FIELDS = {"x-amz-signature", "file", "policy"}
-_BUCKET_PATH = re.compile(r"^/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/?$")
+#: Largest form (fields before the file) S3 reads: more is MaxPostPreDataLengthExceeded.
+MAX_FORM_PARTS = 200
+#: Query parameters of the S3 operations that POST to an object (multipart uploads, restore, select).
+OBJECT_POST_OPERATIONS = frozenset({"uploads", "uploadId", "restore", "select"})
+_SIGV4_CREDENTIAL = re.compile(
+    r"AWS4-HMAC-SHA256 +Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request"
+)
 _QUERY_ERROR = "AuthorizationQueryParametersError"
 CORS_EXPOSE = "ETag, Location, x-amz-request-id, x-amz-version-id, x-amz-id-2"
+CORS_METHODS = "GET, HEAD, PUT, POST, DELETE"
+CORS_MAX_AGE = "3000"
 
 
 class S3Error(Exception):
@@ -110,6 +132,16 @@ def _signature_mismatch() -> S3Error:
     )
 
 
+def _length_bound(value: Any, condition: Any) -> int:
+    """A content-length-range bound: a non-negative integer (or its decimal text, as S3 accepts)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise S3Error(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition}")
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 20:
+        raise S3Error(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition}")
+    return int(text)
+
+
 def check_post_policy(
     fields: dict[str, str],
     file_size: int,
@@ -136,7 +168,9 @@ def check_post_policy(
         policy = json.loads(base64.b64decode(policy_b64, validate=True))
         expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
         conditions = policy.get("conditions", [])
-    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+        if not isinstance(conditions, list):
+            raise TypeError("conditions is not a list")
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise S3Error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from exc
     if expiration.tzinfo is None:
         expiration = expiration.replace(tzinfo=UTC)
@@ -147,6 +181,10 @@ def check_post_policy(
     for condition in conditions:
         if isinstance(condition, dict):
             for name, value in condition.items():
+                if not isinstance(value, str):
+                    raise S3Error(
+                        400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition}"
+                    )
                 covered.add(name.lower())
                 if values.get(name.lower()) != value:
                     raise _condition_failed({name: value})
@@ -155,7 +193,7 @@ def check_post_policy(
             raise S3Error(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition}")
         op = str(condition[0]).lower()
         if op == "content-length-range":
-            low, high = int(condition[1]), int(condition[2])
+            low, high = _length_bound(condition[1], condition), _length_bound(condition[2], condition)
             if file_size < low:
                 raise S3Error(
                     400,
@@ -173,7 +211,9 @@ def check_post_policy(
                     MaxSizeAllowed=high,
                 )
             continue
-        name = str(condition[1]).lstrip("$").lower()
+        if not isinstance(condition[1], str) or not isinstance(condition[2], str):
+            raise S3Error(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {condition}")
+        name = condition[1].lstrip("$").lower()
         covered.add(name)
         actual = values.get(name)
         if op == "eq" and actual != condition[2]:
@@ -276,11 +316,59 @@ def _raw_path(environ: dict[str, Any]) -> str:
     return str(environ.get("PATH_INFO", "")).encode("latin-1").decode("utf-8", "replace")
 
 
+def _error_response(exc: S3Error, start: Callable[..., Any], method: str) -> Iterable[bytes]:
+    body = exc.xml()
+    headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+    if exc.status == 405:
+        headers.append(("Allow", "GET, HEAD, PUT, DELETE"))
+    start(f"{exc.status} {HTTPStatus(exc.status).phrase}", headers)
+    return [b""] if method == "HEAD" else [body]
+
+
+def _access_denied() -> S3Error:
+    return S3Error(403, "AccessDenied", "Access Denied")
+
+
+def s3_target(environ: dict[str, Any]) -> tuple[str | None, str]:
+    """(bucket, key) of an S3 request as moto routes it (virtual-host or path style); "" is the bucket."""
+    from moto.s3.responses import S3Response, parse_key_name
+    from moto.s3.utils import bucket_name_from_url
+    from moto.s3bucket_path.utils import bucket_name_from_url as path_bucket
+    from moto.s3bucket_path.utils import parse_key_name as path_key
+
+    request = Request(environ)
+    path = request.path
+    if S3Response.subdomain_based_buckets(request):
+        return bucket_name_from_url(request.url), parse_key_name(path)
+    return path_bucket(request.url), path_key(path)
+
+
+def signing_service(authorization: str) -> str:
+    """The service a SigV4 ``Authorization`` header is scoped to (moto routes by it); S3Error if malformed."""
+    if authorization.startswith("AWS "):
+        raise _sigv2()
+    match = _SIGV4_CREDENTIAL.match(authorization.strip())
+    if not match:
+        raise S3Error(
+            400,
+            "AuthorizationHeaderMalformed",
+            "The authorization header is malformed; a non-empty Access "
+            "Key (AKID) must be provided in the credential.",
+        )
+    return match.group(4).lower()
+
+
+def _is_form(environ: dict[str, Any]) -> bool:
+    mimetype, _ = parse_options_header(str(environ.get("CONTENT_TYPE", "")).strip())
+    return mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 class S3PolicyGate:
     """WSGI middleware: ``LocalCloud(middleware=S3PolicyGate.wrap())``."""
 
     def __init__(self, app: WsgiApp, *, access_key: str = "testing", secret_key: str = "testing") -> None:
         self.app, self.access_key, self.secret_key = app, access_key, secret_key
+        guard_s3_post_object()
 
     @classmethod
     def wrap(cls, **options: Any) -> Callable[[WsgiApp], WsgiApp]:
@@ -290,49 +378,95 @@ class S3PolicyGate:
         origin = environ.get("HTTP_ORIGIN")
         start = self._cors(start_response, origin) if origin else start_response
         method = environ["REQUEST_METHOD"]
+        environ[GATE_CHECKED] = ""  # moto refuses a POST Object unless the check below names its bucket
         try:
             if method == "OPTIONS" and origin and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
-                return self._preflight(environ, start)
-            query = environ.get("QUERY_STRING", "")
-            if "Signature=" in query and "X-Amz-Signature=" not in query:
-                raise _sigv2()
-            if "X-Amz-Signature=" in query:
-                headers = {
-                    k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
-                }
-                check_presigned_url(
-                    method,
-                    _raw_path(environ),
-                    query,
-                    headers,
-                    access_key=self.access_key,
-                    secret_key=self.secret_key,
-                )
-            elif method == "POST" and str(environ.get("CONTENT_TYPE", "")).startswith("multipart/form-data"):
-                match = _BUCKET_PATH.match(_raw_path(environ))
-                if match:
-                    self._check_form(environ, match.group(1))
+                return self._preflight(environ, start_response, origin)
+            if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+                return self.app(environ, start)
+            self._check(environ, method)
         except S3Error as exc:
-            body = exc.xml()
-            start(
-                f"{exc.status} {HTTPStatus(exc.status).phrase}",
-                [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
+            return _error_response(exc, start, method)
         return self.app(environ, start)
+
+    def _check(self, environ: dict[str, Any], method: str) -> None:
+        query = environ.get("QUERY_STRING", "")
+        params = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        presigned = "X-Amz-Signature" in params
+        if "Signature" in params and not presigned:
+            raise _sigv2()
+        service = signing_service(authorization) if authorization else "s3"
+        if presigned:
+            headers = {
+                k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+            }
+            check_presigned_url(
+                method,
+                _raw_path(environ),
+                query,
+                headers,
+                access_key=self.access_key,
+                secret_key=self.secret_key,
+            )
+        if method == "POST" and service == "s3":
+            try:
+                bucket, key = s3_target(environ)
+            except ValueError as exc:  # e.g. Host: [::1 (urlsplit refuses it)
+                raise S3Error(400, "InvalidURI", "Couldn't parse the specified URI.") from exc
+            if bucket and not key and "delete" not in params:
+                self._check_form(environ, bucket)  # POST Object: its policy is its authorisation
+                environ[GATE_CHECKED] = bucket
+                return
+            if bucket and key and (_is_form(environ) or not params & OBJECT_POST_OPERATIONS):
+                raise S3Error(
+                    405,
+                    "MethodNotAllowed",
+                    "The specified method is not allowed against this resource.",
+                    Method="POST",
+                    ResourceType="OBJECT",
+                )
+        if not (authorization or presigned):
+            raise _access_denied()
 
     def _check_form(self, environ: dict[str, Any], bucket: str) -> None:
         """Check the POST upload; leaves the body readable again for moto."""
+        mimetype, _ = parse_options_header(str(environ.get("CONTENT_TYPE", "")).strip())
+        if mimetype != "multipart/form-data":
+            raise S3Error(
+                412,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+                Condition="Bucket POST must be of the enclosure-type multipart/form-data",
+            )
         length_header = environ.get("CONTENT_LENGTH")
         if not length_header:
             raise S3Error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
-        length = int(length_header)
+        try:
+            length = int(length_header)
+        except ValueError as exc:
+            raise S3Error(400, "InvalidArgument", "Content-Length is not a number") from exc
         if length > MAX_POST_BODY:
             raise S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)
-        parse_env = {**environ, "wsgi.input": io.BytesIO(body)}
-        _, form, files = parse_form_data(parse_env, max_form_memory_size=MAX_POST_BODY, silent=True)
+        parse_env = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        try:
+            _, form, files = parse_form_data(
+                parse_env, max_form_memory_size=MAX_POST_BODY, max_form_parts=MAX_FORM_PARTS, silent=False
+            )
+        except HTTPException as exc:
+            raise S3Error(
+                400,
+                "MaxPostPreDataLengthExceeded",
+                "Your POST request fields preceeding the upload file was too large.",
+            ) from exc
+        except ValueError as exc:
+            raise S3Error(
+                400,
+                "MalformedPOSTRequest",
+                "The body of your POST request is not well-formed multipart/form-data.",
+            ) from exc
         fields = {name.lower(): value for name, value in form.items()}
         uploads = [f for name, f in files.items(multi=True) if name.lower() == "file"]
         if len(uploads) == 1:
@@ -344,20 +478,32 @@ class S3PolicyGate:
         check_post_policy(fields, size, bucket=bucket, access_key=self.access_key, secret_key=self.secret_key)
 
     @staticmethod
-    def _preflight(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
-        requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+    def _preflight(environ: dict[str, Any], start: Callable[..., Any], origin: str) -> Iterable[bytes]:
+        """S3's answer to a preflight matched by a CORS rule allowing every origin, method and header."""
+        method = str(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "")).strip().upper()
+        if method not in {m.strip() for m in CORS_METHODS.split(",")}:
+            body = S3Error(
+                403, "AccessForbidden", "CORSResponse: This CORS request is not allowed.", Method=method
+            ).xml()
+            start("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+            return [body]
         headers = [
-            ("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE"),
-            ("Access-Control-Max-Age", "3000"),
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Allow-Methods", CORS_METHODS),
+            ("Access-Control-Expose-Headers", CORS_EXPOSE),
+            ("Access-Control-Max-Age", CORS_MAX_AGE),
+            ("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"),
             ("Content-Length", "0"),
         ]
-        if requested:
+        if requested := str(environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")).strip():
             headers.append(("Access-Control-Allow-Headers", requested))
         start("200 OK", headers)
         return [b""]
 
     @staticmethod
     def _cors(start_response: Callable[..., Any], origin: str) -> Callable[..., Any]:
+        """The CORS headers of an actual (non-preflight) response, replacing whatever moto set."""
+
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
             kept += [
