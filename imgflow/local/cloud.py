@@ -25,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from imgflow import aws, workflow
 from imgflow.config import Settings
 from imgflow.functions import TASKS
-from imgflow.local import moto_adapter
+from imgflow.local import faults, moto_adapter
 from imgflow.records import TABLE
 from imgflow.records.table import TTL_ATTRIBUTE
 
@@ -81,6 +81,7 @@ class LocalCloud:
             raise RuntimeError("a LocalCloud already runs in this process (moto's state is process-wide)")
         _running = self
         moto_adapter.install()
+        faults.install()  # off unless IMGFLOW_FAULTS is set; switchable at run time (/_imgflow/faults)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # Powertools warns on every invocation that publishes no metric; metrics are off locally anyway.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -95,6 +96,7 @@ class LocalCloud:
         app: WsgiApp = DomainDispatcherApplication(create_backend_app)
         if self.middleware:
             app = self.middleware(app)
+        app = faults.control(app)
         self._server = make_server(
             "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
         )

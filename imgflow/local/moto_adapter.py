@@ -18,6 +18,11 @@ moto is the local AWS; where it falls short of what AWS does for this workflow, 
    update without a lock, so concurrent writers can all pass the same condition (4 threads making the same
    ``claim``: more than one winner in 20 of 40 trials), and a reader can see a half-applied update. Every
    item read and write of the backend runs under one lock here, as DynamoDB serializes writes to an item.
+6. Fault injection hooks (used by ``imgflow/local/faults.py``, off unless set): ``invoke_faults`` may fail
+   an invocation with a Lambda service error before or after its handler ran; ``current_function()`` tells
+   which function's handler runs on this thread (so only task code's S3/DynamoDB calls get faults);
+   ``deliveries.before_delivery`` may return the delays of the deliveries to make (``[]`` drops an event,
+   two entries duplicate it, a delay reorders it).
 """
 
 from __future__ import annotations
@@ -60,13 +65,26 @@ class DeliveryLog:
     delivered: int = 0
     #: The most recent failed deliveries (bounded: a long-running ``imgflow serve`` must not grow).
     failures: deque[tuple[dict[str, Any], str]] = field(default_factory=lambda: deque(maxlen=1000))
-    #: Hook for fault injection and tests: called with (event, target_arn) before each delivery.
-    before_delivery: Callable[[dict[str, Any], str], None] | None = None
+    #: Hook for fault injection and tests: called with (event, target_arn) before each delivery; it may
+    #: return the delays in seconds of the deliveries to make ([] drops the event; None: one, now).
+    before_delivery: Callable[[dict[str, Any], str], list[float] | None] | None = None
+    #: Events the hook dropped, and (started, ended) callbacks around each delayed delivery.
+    dropped: int = 0
+    delayed: tuple[Callable[[float], None], Callable[[], None]] | None = None
 
 
 deliveries = DeliveryLog()
 #: Called after every in-process invocation (the local runtime resets per-invocation state here).
 after_invoke: list[Callable[[], None]] = []
+#: Section 6: called with ("before" | "after", function_name) around each invocation; raising a moto
+#: ``JsonRESTError`` answers the Invoke call with that Lambda service error.
+invoke_faults: Callable[[str, str], None] | None = None
+_invocation = threading.local()
+
+
+def current_function() -> str | None:
+    """The function whose handler runs on this thread (None outside an in-process invocation)."""
+    return getattr(_invocation, "function", None)
 
 
 # -- 1. Lambda in-process -----------------------------------------------------------------------------
@@ -105,8 +123,11 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         invoked_function_arn=self.function_arn,
         timeout_s=int(self.timeout or 3),
     )
+    if invoke_faults:
+        invoke_faults("before", self.function_name)
+    _invocation.function = self.function_name
     try:
-        result = resolve_handler(self.handler)(payload, context)
+        answer = json.dumps(resolve_handler(self.handler)(payload, context)), False, ""
     except Exception as exc:  # reported to the workflow exactly as Lambda does
         error = {
             "errorType": type(exc).__name__,
@@ -114,11 +135,14 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
             "requestId": context.aws_request_id,
             "stackTrace": traceback.format_exception(exc)[-6:],
         }
-        return json.dumps(error), True, ""
+        answer = json.dumps(error), True, ""
     finally:
+        _invocation.function = None
         for hook in after_invoke:
             hook()
-    return json.dumps(result), False, ""
+    if invoke_faults:
+        invoke_faults("after", self.function_name)
+    return answer
 
 
 # -- 2. S3 -> EventBridge -> Step Functions --------------------------------------------------------------
@@ -193,9 +217,39 @@ def put_event(account_id: str, region: str, event: dict[str, Any]) -> None:
 
 def _deliver(event: dict[str, Any], target: dict[str, Any], account_id: str, region: str) -> None:
     arn = target["Arn"]
+    delays: list[float] | None = [0.0]
     try:
         if deliveries.before_delivery:
-            deliveries.before_delivery(event, arn)
+            delays = deliveries.before_delivery(event, arn)
+    except Exception as exc:
+        log.exception("event %s not delivered to %s", event.get("id"), arn)
+        deliveries.failures.append((event, f"{type(exc).__name__}: {exc}"))
+        return
+    if delays is None:
+        delays = [0.0]
+    if not delays:
+        deliveries.dropped += 1
+    for delay in delays:
+        if delay <= 0:
+            _start(event, arn, account_id, region)
+            continue
+        if deliveries.delayed:
+            deliveries.delayed[0](delay)
+        timer = threading.Timer(delay, _start_later, args=(event, arn, account_id, region))
+        timer.daemon = True
+        timer.start()
+
+
+def _start_later(event: dict[str, Any], arn: str, account_id: str, region: str) -> None:
+    try:
+        _start(event, arn, account_id, region)
+    finally:
+        if deliveries.delayed:
+            deliveries.delayed[1]()
+
+
+def _start(event: dict[str, Any], arn: str, account_id: str, region: str) -> None:
+    try:
         if ":states:" not in arn:
             raise NotImplementedError(f"local event bus delivers to state machines only, not {arn}")
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
