@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint synth bench clean lock
+.PHONY: setup demo test lint synth bench clean lock audit fuzz
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,14 @@ test: setup lint
 
 synth: setup
 	$(BIN)/python -m infra.synth
+
+# Strict: fails when the vulnerability database cannot be reached (make test reports that as a skip).
+audit: $(STAMP)
+	$(BIN)/python -m tests.deps_audit --strict
+
+# A long fuzz run of validate and extract_meta: make fuzz ARGS="--cases 100000 --seed 7"
+fuzz: $(STAMP)
+	$(BIN)/python -W ignore -m tests.fuzz $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

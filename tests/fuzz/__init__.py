@@ -1,0 +1,1 @@
+"""Mutation fuzzing of validate and extract_meta (``python -m tests.fuzz --help``)."""
