@@ -57,7 +57,7 @@ def naive(data: bytes, sizes: list[tuple[int, int]]) -> list[bytes]:
 
 def imgflow_render(data: bytes, spec: tuple[Rendition, ...]) -> list[bytes]:
     """imgflow's resize code path (``render``), outputs largest first."""
-    out = render(data, spec, max_pixels=LIMITS.max_pixels)
+    out = render(data, spec, LIMITS)
     return [r.data for r in sorted(out, key=lambda r: -r.width * r.height)]
 
 
@@ -132,7 +132,7 @@ def task_b(sharp: SharpWorker | None, quick: bool) -> tuple[Fields, Detail]:
 # -- C: CPU per image across validate + extract_meta + resize ----------------------------------------------
 def imgflow_tasks(data: bytes) -> list[bytes]:
     validate_image(data, LIMITS)
-    extract_metadata(data, max_pixels=LIMITS.max_pixels)
+    extract_metadata(data, LIMITS)
     return imgflow_render(data, DEFAULT_RENDITIONS)
 
 
@@ -198,7 +198,7 @@ from imgflow.config import DEFAULT_RENDITIONS
 data = open(path, "rb").read()
 if kind == "imgflow":
     from tasks.resize.renditions import render
-    render(data, DEFAULT_RENDITIONS, max_pixels=50_000_000)
+    render(data, DEFAULT_RENDITIONS, Limits())
 elif kind == "naive":
     from bench.tasks import naive
     naive(data, [(2048, 1536), (1024, 768), (256, 192)])

@@ -15,21 +15,60 @@ from typing import Literal
 #: records carry it, and reprocessing finds the records made by older versions.
 PIPELINE_VERSION = 1
 
-#: Formats accepted, by content. Pillow opens MPO through the JPEG plugin and APNG through PNG.
-ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP")
+#: Formats accepted by default, by content (Pillow's format ids: pillow-heif's plugin is "HEIF", for HEIC and
+#: HEIF; Pillow opens MPO through the JPEG plugin and APNG through PNG). ``IMGFLOW_FORMATS`` overrides it.
+DEFAULT_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF")
+#: Formats that configuration may add, off by default: TIFF and BMP are rarely what a phone or camera uploads,
+#: and their decoders (libtiff's many codecs, BMP's RLE variants) are a large attack surface for that value.
+OPTIONAL_FORMATS: tuple[str, ...] = ("TIFF", "BMP")
+KNOWN_FORMATS: tuple[str, ...] = DEFAULT_FORMATS + OPTIONAL_FORMATS
+#: Backwards-compatible name of the default allow-list.
+ALLOWED_FORMATS = DEFAULT_FORMATS
+#: Names for people (messages, README).
+FORMAT_LABELS: dict[str, str] = {"WEBP": "WebP", "HEIF": "HEIC", "MPO": "JPEG"}
 
-OutputFormat = Literal["auto", "JPEG", "WEBP", "PNG"]
+
+def format_label(fmt: str) -> str:
+    """The name people know a format by ("WebP", "HEIC", ...)."""
+    return FORMAT_LABELS.get(fmt, fmt)
+
+
+OutputFormat = Literal["auto", "JPEG", "WEBP", "AVIF", "PNG"]
+Fit = Literal["inside", "cover"]
+Position = Literal["centre", "entropy", "attention"]
 
 
 @dataclass(frozen=True)
 class Rendition:
-    """One rendition: longest side at most ``max_side`` px, never upscaled."""
+    """One rendition.
+
+    ``fit="inside"``: longest side at most ``max_side``, aspect kept, never upscaled; but no short side below
+    ``min_side`` (default ``max_side // 4``) unless the original's is shorter: a panorama is then scaled to
+    that short side and its long side cropped to ``max_side`` at ``position``.
+    ``fit="cover"``: exactly ``max_side`` x ``max_side / aspect`` (a square by default), scaled to cover it
+    and cropped at ``position`` ("centre"; "entropy": the most detailed window; "attention": the window with
+    the most edges, saturated colour and skin tones, as sharp's strategies). Never upscaled: a smaller
+    original gives a smaller rendition of the same aspect.
+    ``alternates``: the same rendition also encoded in these formats (the API serves the best one a client
+    accepts).
+    """
 
     name: str
     max_side: int
     #: "auto": JPEG for opaque images, WEBP when the image has alpha.
     format: OutputFormat = "auto"
     quality: int = 80
+    fit: Fit = "inside"
+    position: Position = "centre"
+    #: Width / height of a ``cover`` rendition.
+    aspect: float = 1.0
+    #: Shortest short side for ``inside`` (0: ``max_side // 4``).
+    min_side: int = 0
+    alternates: tuple[OutputFormat, ...] = ()
+
+    @property
+    def shortest_side(self) -> int:
+        return self.min_side or max(1, self.max_side // 4)
 
 
 DEFAULT_RENDITIONS: tuple[Rendition, ...] = (
@@ -41,16 +80,38 @@ DEFAULT_RENDITIONS: tuple[Rendition, ...] = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Input limits enforced by ``validate``."""
+    """Input limits enforced by ``validate`` (the pixel budgets per format: ``imgflow.budget``)."""
 
-    max_bytes: int = 25 * 1024 * 1024
-    max_pixels: int = 50_000_000
+    #: A 200 MP phone JPEG is 20-40 MB; a 50 MP camera JPEG 15-30 MB.
+    max_bytes: int = 64 * 1024 * 1024
+    #: An extra cap on pixels for every format (0: none, the per-format budgets decide).
+    max_pixels: int = 0
+    #: The allow-list, by content (Pillow format ids).
+    formats: tuple[str, ...] = DEFAULT_FORMATS
 
 
 def _renditions_from_env(raw: str | None) -> tuple[Rendition, ...]:
     if not raw:
         return DEFAULT_RENDITIONS
-    return tuple(Rendition(**item) for item in json.loads(raw))
+    renditions = []
+    for item in json.loads(raw):
+        if "alternates" in item:
+            item = {**item, "alternates": tuple(item["alternates"])}
+        renditions.append(Rendition(**item))
+    return tuple(renditions)
+
+
+def _formats_from_env(raw: str | None) -> tuple[str, ...]:
+    """``IMGFLOW_FORMATS="JPEG,PNG,TIFF"``: the allow-list (names as in KNOWN_FORMATS, case-insensitive;
+    HEIC is an alias of HEIF)."""
+    if not raw:
+        return DEFAULT_FORMATS
+    names = [name.strip().upper() for name in raw.split(",") if name.strip()]
+    names = ["HEIF" if name == "HEIC" else name for name in names]
+    unknown = [name for name in names if name not in KNOWN_FORMATS]
+    if unknown:
+        raise ValueError(f"IMGFLOW_FORMATS: unknown format(s) {unknown}; known: {list(KNOWN_FORMATS)}")
+    return tuple(dict.fromkeys(names))
 
 
 @dataclass(frozen=True)
@@ -79,7 +140,8 @@ class Settings:
             uploads_prefix=env.get("IMGFLOW_UPLOADS_PREFIX", cls.uploads_prefix),
             limits=Limits(
                 max_bytes=int(env.get("IMGFLOW_MAX_BYTES", Limits.max_bytes)),
-                max_pixels=int(env.get("IMGFLOW_MAX_PIXELS", Limits.max_pixels)),
+                max_pixels=int(env.get("IMGFLOW_MAX_PIXELS") or Limits.max_pixels),
+                formats=_formats_from_env(env.get("IMGFLOW_FORMATS")),
             ),
             renditions=_renditions_from_env(env.get("IMGFLOW_RENDITIONS")),
             pipeline_version=int(env.get("IMGFLOW_PIPELINE_VERSION", PIPELINE_VERSION)),

@@ -114,6 +114,36 @@ def _cmyk() -> bytes:
     return _jpeg(_scene((400, 300)).convert("CMYK"))
 
 
+def _iphone_heic() -> bytes:
+    """As an iPhone writes it: HEVC in HEIF, stored sideways with the turn in irot and in EXIF (both)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    buf = io.BytesIO()
+    exif = camera_exif(orientation=6, lat=37.33182, lon=-122.03118, alt=20.0)
+    exif[0x010F], exif[0x0110] = "Apple", "iPhone 15 Pro"
+    _scene((800, 600)).save(buf, "HEIF", quality=80, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def _android_avif() -> bytes:
+    buf = io.BytesIO()
+    exif = camera_exif(orientation=8, lat=51.50072, lon=-0.12462)
+    exif[0x010F], exif[0x0110] = "Google", "Pixel 9"
+    _scene((800, 600)).save(buf, "AVIF", quality=70, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def _panorama() -> bytes:
+    return _jpeg(_scene((6000, 300)), camera_exif())
+
+
+def _tiff_scan() -> bytes:
+    buf = io.BytesIO()
+    _scene((300, 200)).save(buf, "TIFF")
+    return buf.getvalue()
+
+
 def _truncated() -> bytes:
     data = _jpeg(_scene((800, 600)), progressive=True)
     return data[: len(data) // 2]
@@ -137,6 +167,10 @@ SAMPLES: tuple[Sample, ...] = (
     Sample("animated.gif", "PROCESSED", _gif_animated),
     Sample("photo.webp", "PROCESSED", _webp),
     Sample("print_cmyk.jpg", "PROCESSED", _cmyk),
+    Sample("iphone.heic", "PROCESSED", _iphone_heic),
+    Sample("pixel.avif", "PROCESSED", _android_avif),
+    Sample("panorama.jpg", "PROCESSED", _panorama),
+    Sample("scan.tiff", "REJECTED:unsupported_format", _tiff_scan),
     Sample("truncated.jpg", "REJECTED:truncated", _truncated),
     Sample("notes.jpg", "REJECTED:invalid_image", _not_an_image),
     Sample("pixel_bomb.png", "REJECTED:too_many_pixels", _pixel_bomb),
@@ -152,3 +186,28 @@ def write_samples(directory: Path) -> list[Path]:
         path.write_bytes(sample.make())
         paths.append(path)
     return paths
+
+
+def solid_jpeg(width: int, height: int, colour: tuple[int, int, int] = (90, 140, 200)) -> bytes:
+    """A baseline 4:2:0 JPEG of any size (e.g. a 200 MP phone frame) built without its pixels in memory.
+
+    Pillow encodes two 16x16 MCUs of ``colour`` with a restart marker between them; a restart resets the DC
+    predictors, so every MCU's entropy-coded bytes are the same: the file is those bytes repeated once per
+    MCU, restart markers between, with the frame header's size patched (a few MB for 200 MP).
+    """
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 16), colour).save(
+        buffer, "JPEG", quality=90, subsampling=2, restart_marker_blocks=1
+    )
+    data = buffer.getvalue()
+    sos = data.index(b"\xff\xda")
+    scan = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
+    rst = data.index(b"\xff\xd0", scan)
+    mcu = data[scan:rst]
+    sof = data.index(b"\xff\xc0")
+    header = bytearray(data[:scan])
+    header[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    count = ((width + 15) // 16) * ((height + 15) // 16)
+    markers = [bytes((0xFF, 0xD0 + i)) for i in range(8)]
+    body = b"".join(mcu + markers[i % 8] for i in range(count - 1)) + mcu
+    return bytes(header) + body + b"\xff\xd9"

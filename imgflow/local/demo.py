@@ -127,7 +127,8 @@ def result_row(up: Upload, record: dict[str, Any]) -> dict[str, Any]:
             for r in record.get("renditions") or []
         ],
         "exif": exif,
-        "error": record.get("error") if record.get("status") == "FAILED" else None,
+        # REJECTED: {type, message} with the reason in words; FAILED: the error.
+        "error": record.get("error") if record.get("status") in ("REJECTED", "FAILED") else None,
         "execution_arn": record.get("execution_arn"),
         "duration_s": duration,
     }
@@ -146,8 +147,16 @@ def _gps(exif: dict[str, Any] | None) -> str:
     return f"{gps['lat']:.5f},{gps['lon']:.5f}"
 
 
+def _why(row: dict[str, Any]) -> str:
+    """``code: message`` of a rejection or failure (the last column: long messages stay readable)."""
+    error = row["error"] or {}
+    code = row["reason"] or error.get("type") or ""
+    message = error.get("message") or ""
+    return f"{code}: {message}"[:160] if code and message and message != code else code
+
+
 def format_table(rows: Iterable[dict[str, Any]]) -> str:
-    header = ("file", "status", "reason", "size", "renditions", "camera", "taken at", "GPS", "time s")
+    header = ("file", "status", "size", "renditions", "camera", "taken at", "GPS", "time s", "reason")
     lines = [header]
     for row in rows:
         size = f"{row['width']}x{row['height']}" if row["width"] else ""
@@ -157,13 +166,13 @@ def format_table(rows: Iterable[dict[str, Any]]) -> str:
             (
                 Path(row["file"]).name[:34],
                 row["status"] or "",
-                (row["reason"] or (row["error"] or {}).get("type") or "")[:22],
                 size,
                 rends,
                 _camera(exif),
                 ((exif or {}).get("taken_at") or "")[:25],
                 _gps(exif),
                 f"{row['duration_s']:.2f}" if row["duration_s"] is not None else "",
+                _why(row),
             )
         )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]

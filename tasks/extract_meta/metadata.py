@@ -14,8 +14,16 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
+from imgflow.config import Limits
 from imgflow.errors import ImageRejected
-from imgflow.imaging import display_size, frame_count, open_image, orientation, read_exif
+from imgflow.imaging import (
+    display_size,
+    frame_count,
+    open_image,
+    orientation,
+    read_exif,
+    recorded_orientation,
+)
 
 #: Longest string kept from EXIF: hostile files must not blow the 256 KiB state payload.
 MAX_STRING = 128
@@ -26,15 +34,18 @@ _DATETIME = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2}
 _OFFSET = re.compile(r"[+-](?:0\d|1[0-4]):[0-5]\d|Z")
 
 
-def extract_metadata(data: bytes, *, max_pixels: int) -> dict[str, Any]:
+def extract_metadata(data: bytes, limits: Limits) -> dict[str, Any]:
     """Format, stored and displayed size, frames, mode, ICC presence and selected EXIF, JSON-ready.
 
-    ``width``/``height`` are as displayed (swapped for EXIF/XMP orientation 5-8).
+    ``width``/``height`` are as displayed (swapped for EXIF/XMP orientation 5-8). HEIC: libheif applies the
+    file's transforms while decoding, so its size is already as displayed (``stored_*`` is the same), and
+    ``exif.orientation`` is the value the file records, as exiftool reads it.
     """
-    with open_image(data, max_pixels=max_pixels) as im:
+    with open_image(data, limits) as im:
         exif = read_exif(im, data)
         orient = orientation(exif)
         width, height = display_size(im.size, orient)
+        orient = recorded_orientation(im, exif)
         return {
             "format": im.format,
             "width": width,

@@ -16,6 +16,6 @@ def extract_for(task: ProcessInput, settings: Settings) -> dict[str, Any]:
     if validated.format in ("JPEG", "MPO") and validated.bytes > JPEG_HEADER_BYTES:
         prefix = objects.read(image.bucket, image.key, max_bytes=JPEG_HEADER_BYTES - 1)
         if jpeg_headers_complete(prefix):
-            return extract_metadata(prefix, max_pixels=settings.limits.max_pixels)
+            return extract_metadata(prefix, settings.limits)
     data = objects.read(image.bucket, image.key, max_bytes=validated.bytes)
-    return extract_metadata(data, max_pixels=settings.limits.max_pixels)
+    return extract_metadata(data, settings.limits)

@@ -20,8 +20,10 @@ gets YCbCr (chroma repeated 2x2, which its 2x2 averaging returns exactly). Luma 
 instead of three), one full-size plane held at a time.
 
 Outputs carry no metadata (no EXIF, XMP, GPS, comments) and no ICC profile: pixels are sRGB, which is what
-browsers assume for untagged images. Longest side <= ``max_side``, never upscaled: a small original yields
-every rendition at its own size (renditions of the same size, format and quality share one encoding).
+browsers assume for untagged images (Display P3 and other wide-gamut sources are converted, perceptual intent;
+10-bit HEIC/AVIF arrive as 8-bit from their decoders). Geometry (``imgflow.geometry``): every rendition is the
+whole image at one scale, cropped last (``cover`` fit, or a panorama's long side), never upscaled;
+renditions of the same geometry, format and quality share one encoding.
 """
 
 from __future__ import annotations
@@ -29,15 +31,18 @@ from __future__ import annotations
 import io
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, ImageFile, ImageMath
+from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageMath, ImageStat
 
-from imgflow.config import Rendition
+from imgflow.config import Limits, Rendition
+from imgflow.geometry import Plan, plans
 from imgflow.imaging import TRANSPOSE, display_size, open_image, orientation, read_exif, rejecting
 
-CONTENT_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "PNG": "image/png"}
+CONTENT_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif", "PNG": "image/png"}
+#: AVIF encoder speed (libavif 0-10): 8 keeps encode time near WebP's at a small cost in bytes (bench W).
+AVIF_SPEED = 8
 
 #: JPEG DCT-domain downscale only while the decoded image stays >= this many times the largest rendition.
 DRAFT_GAP = 1.5
@@ -65,21 +70,21 @@ class RenderedImage:
     data: bytes
 
 
-def render(data: bytes, spec: Sequence[Rendition], *, max_pixels: int) -> list[RenderedImage]:
-    """Encode every rendition of ``spec`` (in spec order) from one decode of ``data``.
+def render(data: bytes, spec: Sequence[Rendition], limits: Limits) -> list[RenderedImage]:
+    """Encode every rendition of ``spec`` (spec order, each with its alternates) from one decode of ``data``.
 
     Animated images render frame 0. Raises a named rejection if the image cannot be opened or decoded.
     """
     if not spec:
         return []
-    im = open_image(data, max_pixels=max_pixels)
+    im = open_image(data, limits)
     source = largest = None
     try:
         orient = orientation(read_exif(im, data))
         icc = im.info.get("icc_profile")
         shown = display_size(im.size, orient)
-        sizes = {r.name: _fit(shown, r.max_side) for r in spec}
-        ladder = sorted(set(sizes.values()), key=lambda s: s[0] * s[1], reverse=True)
+        geometry = plans(shown, spec)
+        ladder = sorted({g.scaled for g in geometry.values()}, key=lambda s: s[0] * s[1], reverse=True)
         planar = _planar(im, icc, spec)
         box = _draft(im, display_size(ladder[0], orient), "YCbCr" if planar else None)
         if planar and im.mode == "YCbCr":
@@ -101,37 +106,96 @@ def render(data: bytes, spec: Sequence[Rendition], *, max_pixels: int) -> list[R
         stored = {ladder[0]: largest}
         for previous, size in itertools.pairwise(ladder):
             stored[size] = _resize(stored[previous], display_size(size, orient), None)
-    return _finish(spec, sizes, stored, orient)
+    return _finish(spec, geometry, stored, orient)
 
 
 def _finish(
     spec: Sequence[Rendition],
-    sizes: dict[str, tuple[int, int]],
+    geometry: dict[str, Plan],
     stored: dict[tuple[int, int], Image.Image],
     orient: int | None,
 ) -> list[RenderedImage]:
-    """Orient each distinct size and encode each (size, format, quality) once, in spec order."""
+    """Orient each distinct scale, crop, and encode each (geometry, format, quality) once, in spec order."""
     method = TRANSPOSE.get(orient or 1)
     shaped = {size: img if method is None else img.transpose(method) for size, img in stored.items()}
 
-    encoded: dict[tuple[tuple[int, int], str, int], bytes] = {}
+    crops: dict[tuple[tuple[int, int], tuple[int, int], str], Image.Image] = {}
+    encoded: dict[tuple[object, ...], bytes] = {}
     out = []
     for rendition in spec:
-        size = sizes[rendition.name]
-        img = shaped[size]
-        fmt = _output_format(rendition, img)
-        key = (size, fmt, rendition.quality)
-        if key not in encoded:
-            encoded[key] = _encode(img, fmt, rendition.quality)
-        out.append(RenderedImage(rendition.name, *size, fmt, CONTENT_TYPES[fmt], encoded[key]))
+        plan = geometry[rendition.name]
+        img = shaped[plan.scaled]
+        if plan.cropped:
+            key = (plan.scaled, plan.size, rendition.position)
+            if key not in crops:
+                crops[key] = img.crop(crop_box(img, plan.size, rendition.position))
+            img = crops[key]
+        for fmt in dict.fromkeys((_output_format(rendition, img), *rendition.alternates)):
+            if fmt == "auto":
+                continue
+            cache = (plan, rendition.position, fmt, rendition.quality)
+            if cache not in encoded:
+                encoded[cache] = _encode(img, fmt, rendition.quality)
+            out.append(RenderedImage(rendition.name, *plan.size, fmt, CONTENT_TYPES[fmt], encoded[cache]))
     return out
 
 
-def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """Longest side at most ``max_side``, aspect kept, never upscaled, never below 1 px."""
+Box4 = tuple[int, int, int, int]
+
+
+def crop_box(img: Image.Image, size: tuple[int, int], position: str) -> Box4:
+    """The window of ``size`` in ``img`` to keep: centred, or the best-scoring one along the cropped axis.
+
+    "entropy": most luma entropy (detail); "attention": most edges + colour saturation + skin tones (what
+    sharp's ``attention`` strategy looks for). Scored on a probe of at most ~128 px; 17 candidate offsets.
+    Offsets are even, so a 2x2-subsampled YCbCr image keeps its chroma blocks aligned.
+    """
     width, height = size
-    scale = min(1.0, max_side / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    excess = (img.width - width, img.height - height)
+    centre = (excess[0] // 2 & ~1, excess[1] // 2 & ~1)
+    if position == "centre" or (excess[0] <= 0 and excess[1] <= 0):
+        return centre[0], centre[1], centre[0] + width, centre[1] + height
+    axis = 0 if excess[0] >= excess[1] else 1
+    scale = min(1.0, 128 / min(img.size))
+    probe = img.convert("RGB").resize(
+        (max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.BOX
+    )
+    score_map = _entropy_map(probe) if position == "entropy" else _attention_map(probe)
+    best, best_score = centre[axis], -1.0
+    for step in range(17):
+        offset = round(excess[axis] * step / 16) & ~1
+        origin = [centre[0], centre[1]]
+        origin[axis] = offset
+        window = (origin[0], origin[1], origin[0] + width, origin[1] + height)
+        x0, y0, x1, y1 = (round(v * scale) for v in window)
+        score = score_map((x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)))
+        if score > best_score + 1e-9:
+            best, best_score = offset, score
+    origin = [centre[0], centre[1]]
+    origin[axis] = best
+    return origin[0], origin[1], origin[0] + width, origin[1] + height
+
+
+def _entropy_map(probe: Image.Image) -> Callable[[Box4], float]:
+    luma = probe.convert("L")
+    return lambda box: luma.crop(box).entropy()
+
+
+def _attention_map(probe: Image.Image) -> Callable[[Box4], float]:
+    edges = probe.convert("L").filter(ImageFilter.FIND_EDGES)
+    saturation = probe.convert("HSV").getchannel("S")
+    _, cb, cr = probe.convert("YCbCr").split()
+    skin = ImageMath.lambda_eval(
+        lambda a: (a["cb"] >= 77) & (a["cb"] <= 127) & (a["cr"] >= 133) & (a["cr"] <= 173), cb=cb, cr=cr
+    )
+    assert isinstance(skin, Image.Image)
+    skin = skin.convert("L").point(lambda v: 255 if v else 0)
+
+    def score(box: Box4) -> float:
+        weighted = ((edges, 2.0), (saturation, 0.5), (skin, 0.5))
+        return float(sum(ImageStat.Stat(m.crop(box)).mean[0] * w for m, w in weighted))
+
+    return score
 
 
 def _draft(im: ImageFile.ImageFile, target: tuple[int, int], mode: str | None = None) -> Box | None:
@@ -151,7 +215,7 @@ def _planar(im: Image.Image, icc: bytes | None, spec: Sequence[Rendition]) -> bo
     """A YCbCr-coded colour JPEG without ICC profile whose renditions are all JPEG (see the module doc)."""
     if im.format not in ("JPEG", "MPO") or im.mode != "RGB" or icc:
         return False
-    if any(r.format not in ("auto", "JPEG") for r in spec):
+    if any(r.format not in ("auto", "JPEG") or r.alternates for r in spec):
         return False
     info = im.info
     if "jfif" not in info and "adobe" in info:
@@ -287,6 +351,10 @@ def _encode(img: Image.Image, fmt: str, quality: int) -> bytes:
         img.save(buffer, "JPEG", quality=quality)
     elif fmt == "WEBP":
         img.save(buffer, "WEBP", quality=quality)
+    elif fmt == "AVIF":
+        if img.mode not in ("RGB", "RGBA"):
+            img = img.convert("RGBA" if img.mode == "LA" else "RGB")
+        img.save(buffer, "AVIF", quality=quality, speed=AVIF_SPEED)
     else:
         img.save(buffer, "PNG")
     return buffer.getvalue()

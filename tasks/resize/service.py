@@ -7,7 +7,7 @@ from imgflow.config import Settings
 from imgflow.models import ProcessInput, RenditionOut
 from tasks.resize.renditions import render
 
-EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "PNG": "png"}
+EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif", "PNG": "png"}
 
 
 def make_renditions(task: ProcessInput, settings: Settings) -> list[RenditionOut]:
@@ -15,7 +15,7 @@ def make_renditions(task: ProcessInput, settings: Settings) -> list[RenditionOut
     data = objects.read(image.bucket, image.key, max_bytes=task.validated.bytes)
     out: list[RenditionOut] = []
     written: dict[int, str] = {}  # a small original gives several renditions one encoding: store it once
-    for rendered in render(data, settings.renditions, max_pixels=settings.limits.max_pixels):
+    for rendered in render(data, settings.renditions, settings.limits):
         key = written.get(id(rendered.data), "")
         if not key:
             key = keys.rendition_key(image.owner, image.id, rendered.name, EXTENSIONS[rendered.format])

@@ -2,22 +2,44 @@
 
 Cost: JPEG/MPO frames are decoded at 1/8 scale (``draft``): libjpeg still entropy-decodes the whole stream,
 so truncation and corrupt data are caught, but the IDCT and colour conversion run on 1/64 of the pixels and
-no full-resolution buffer is allocated. PNG/GIF/WebP have no reduced decode: every frame is decoded fully.
+no full-resolution buffer is allocated. PNG/GIF/WebP/HEIC/AVIF have no reduced decode: every frame is
+decoded fully.
+
+Budget: each format's pixel budget (``imgflow.budget``) is checked from the header before any decode; for a
+JPEG at the DCT scale that resize will use for the largest rendition of the spec (plus, when progressive, the
+coefficient buffers libjpeg keeps at full size), so every rejection happens here, never in resize.
 """
 
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
-from imgflow.config import Limits
+from imgflow import budget
+from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition, format_label
 from imgflow.errors import EmptyFile, ImageTooLarge, TooManyPixels, TruncatedImage
-from imgflow.imaging import frame_count, open_image, png_chunks, rejecting, seek_checked
+from imgflow.geometry import largest_scale
+from imgflow.imaging import (
+    display_size,
+    frame_count,
+    open_image,
+    orientation,
+    png_chunks,
+    read_exif,
+    rejecting,
+    seek_checked,
+)
 
-#: Animated images: all frames together may decode at most this many times ``max_pixels``
-#: (each frame alone is held to ``max_pixels``); bounds the CPU one upload can cost.
+#: JPEG DCT-domain downscale only while the decoded image stays >= this many times the largest rendition
+#: (resize uses the same rule: tasks/resize/renditions.py).
+DRAFT_GAP = 1.5
+
+#: Animated images: all frames together may decode at most this many times the format's pixel budget
+#: (each frame alone is held to the budget); bounds the CPU one upload can cost.
 FRAME_BUDGET = 10
 
 
@@ -32,41 +54,88 @@ class ValidatedImage:
     mode: str
 
 
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
 def check_object_size(size: int, limits: Limits) -> None:
     """Reject from the object's byte size alone (S3 HEAD), before downloading it."""
     if size <= 0:
-        raise EmptyFile("zero-length upload")
+        raise EmptyFile("the file is empty (0 bytes)")
     if size > limits.max_bytes:
-        raise ImageTooLarge(f"{size} bytes, more than the limit of {limits.max_bytes}")
+        raise ImageTooLarge(f"{_mb(size)} ({size} bytes), the limit is {_mb(limits.max_bytes)}")
 
 
-def validate_image(data: bytes, limits: Limits) -> ValidatedImage:
-    """Open with the allowed plugins only, check pixel limits per frame and decode every frame strictly.
+def jpeg_reduction(size: tuple[int, int], target: tuple[int, int]) -> int:
+    """The DCT scale denominator (1, 2, 4, 8) Pillow's ``draft`` picks for a decode >= DRAFT_GAP x target."""
+    request = (math.ceil(target[0] * DRAFT_GAP), math.ceil(target[1] * DRAFT_GAP))
+    scale = min(size[0] // max(1, request[0]), size[1] // max(1, request[1]))
+    return next((r for r in (8, 4, 2, 1) if scale >= r), 1)
 
-    Raises a subclass of ``ImageRejected`` (its ``reason`` is the rejection code).
+
+def jpeg_coefficient_bytes(im: Image.Image) -> float:
+    """Bytes per pixel libjpeg holds at full size for a progressive JPEG (2 per component sample), else 0."""
+    if not im.info.get("progressive") and not im.info.get("progression"):
+        return 0.0
+    layers = getattr(im, "layer", None) or [("", 1, 1, 0)] * len(im.getbands())
+    h_max = max(layer[1] for layer in layers) or 1
+    v_max = max(layer[2] for layer in layers) or 1
+    samples = sum(layer[1] * layer[2] for layer in layers) / (h_max * v_max)
+    return budget.JPEG_COEFFICIENT_BYTES * samples
+
+
+def check_decode_budget(im: Image.Image, data: bytes, limits: Limits, spec: Sequence[Rendition]) -> None:
+    """A JPEG against its budget at the DCT scale resize will decode it at (other formats: ``open_image``)."""
+    if im.format not in ("JPEG", "MPO") or not spec:
+        return
+    shown = display_size(im.size, orientation(read_exif(im, data)))
+    needed = display_size(largest_scale(shown, spec), orientation(read_exif(im, data)))
+    reduction = jpeg_reduction(im.size, needed)
+    coefficients = jpeg_coefficient_bytes(im)
+    notes = [
+        f"decoded at 1/{reduction} scale for these renditions" if reduction > 1 else "decoded at full size"
+    ]
+    if coefficients:
+        notes.append("progressive")
+    budget.check_pixels(
+        im.format, im.size, limits, reduction=reduction, coefficient_bytes=coefficients, note=", ".join(notes)
+    )
+
+
+def validate_image(
+    data: bytes, limits: Limits, renditions: Sequence[Rendition] = DEFAULT_RENDITIONS
+) -> ValidatedImage:
+    """Open with the allowed plugins only, check the pixel budget per frame and decode every frame strictly.
+
+    Raises a subclass of ``ImageRejected`` (its ``reason`` is the rejection code, its message for people).
     """
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Someone flipped Pillow's process-wide leniency: truncated uploads would pass as valid.
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set; refusing to validate leniently")
     check_object_size(len(data), limits)
-    im = open_image(data, max_pixels=limits.max_pixels)
+    im = open_image(data, limits)
     with im:
         result = ValidatedImage(im.format or "", im.width, im.height, frame_count(im), im.mode)
+        check_decode_budget(im, data, limits, renditions)
         if result.format == "PNG":
             _verify_png(data)
-        budget = FRAME_BUDGET * limits.max_pixels
+        total = FRAME_BUDGET * budget.pixel_limit(result.format, limits)
+        decoded = 0
         for frame in range(result.frames):
             if frame:
-                seek_checked(im, frame, limits.max_pixels)
-            budget -= im.width * im.height
-            if budget < 0:
-                raise TooManyPixels(f"{result.frames} frames decode to more than {FRAME_BUDGET}x the limit")
+                seek_checked(im, frame, limits)
+            decoded += im.width * im.height
+            if decoded > total:
+                raise TooManyPixels(
+                    f"{result.frames} frames of {im.width}x{im.height}: more than {FRAME_BUDGET}x the "
+                    f"limit for {format_label(result.format)} ({budget.megapixels(total)} in all)"
+                )
             _decode(im)
     return result
 
 
 def _decode(im: ImageFile.ImageFile) -> None:
-    with rejecting():
+    with rejecting(im.format):
         if im.format in ("JPEG", "MPO"):
             # MPO's seek() keeps the previous frame's draft scale; clear it so draft() applies to this frame.
             im.decoderconfig = ()
@@ -77,8 +146,8 @@ def _decode(im: ImageFile.ImageFile) -> None:
 def _verify_png(data: bytes) -> None:
     """Check every chunk's CRC (a bad IDAT CRC, PngSuite xcsn0g01, decodes fine: only verify() notices)
     and that the IEND chunk is complete (verify() and load() both stop before IEND's CRC)."""
-    with rejecting(), Image.open(io.BytesIO(data), formats=("PNG",)) as fresh:
+    with rejecting("PNG"), Image.open(io.BytesIO(data), formats=("PNG",)) as fresh:
         fresh.verify()
     end = [start + length + 4 for kind, start, length in png_chunks(data) if kind == b"IEND"]
     if not end or end[0] > len(data):
-        raise TruncatedImage("PNG ends before a complete IEND chunk")
+        raise TruncatedImage("the PNG file ends before its IEND chunk is complete")

@@ -8,19 +8,26 @@ from imgflow.errors import ImageTooLarge, InvalidKey
 from imgflow.models import ImageRef, Validated
 from tasks.validate.checks import check_object_size, validate_image
 
-CONTENT_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
+}
 
 
 def validate_upload(image: ImageRef, settings: Settings) -> Validated:
     """Size from the object's metadata first, then the content; raises a named rejection."""
     if keys.parse_upload_key(image.key, settings.uploads_prefix) is None:
-        raise InvalidKey(f"{image.key!r} is not a key imgflow hands out")
+        raise InvalidKey(f"{image.key!r} is not an upload key imgflow hands out")
     size = int(objects.head(image.bucket, image.key)["ContentLength"])
     check_object_size(size, settings.limits)
     data = objects.read(image.bucket, image.key, max_bytes=settings.limits.max_bytes)
     if len(data) > settings.limits.max_bytes:
         raise ImageTooLarge(f"{len(data)} bytes read, more than the limit of {settings.limits.max_bytes}")
-    checked = validate_image(data, settings.limits)
+    checked = validate_image(data, settings.limits, settings.renditions)
     return Validated(
         format=checked.format,
         width=checked.width,

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat, JpegImagePlugin
 
-from imgflow.config import DEFAULT_RENDITIONS, Rendition
+from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition
 from imgflow.errors import ImageRejected
 from tasks.resize.renditions import RenderedImage, render
 from tests.corpus import hostile_expectations, pngsuite_expectations
 
-MAX_PIXELS = 50_000_000
+LIMITS = Limits()
 HOSTILE_ACCEPTED = sorted(name for name, verdict in hostile_expectations().items() if verdict == "accept")
 PNGSUITE_VALID = sorted(name for name, verdict in pngsuite_expectations().items() if verdict == "valid")
 
@@ -63,11 +63,13 @@ def srgb(im: Image.Image, icc: bytes) -> Image.Image:
         ((3000, 2000), {"thumb": (256, 171), "medium": (1024, 683), "large": (2048, 1365)}),
         ((2000, 3000), {"thumb": (171, 256), "medium": (683, 1024), "large": (1365, 2048)}),
         ((1500, 1500), {"thumb": (256, 256), "medium": (1024, 1024), "large": (1500, 1500)}),
-        ((4000, 10), {"thumb": (256, 1), "medium": (1024, 3), "large": (2048, 5)}),
+        # A panorama keeps its short side (never below max_side / 4 unless the original's is): cropped.
+        ((4000, 10), {"thumb": (256, 10), "medium": (1024, 10), "large": (2048, 10)}),
+        ((20000, 200), {"thumb": (256, 64), "medium": (1024, 200), "large": (2048, 200)}),
     ],
 )
 def test_rendition_sizes(size: tuple[int, int], expected: dict[str, tuple[int, int]]) -> None:
-    out = render(encode(scene(size), "JPEG"), DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS)
+    out = render(encode(scene(size), "JPEG"), DEFAULT_RENDITIONS, LIMITS)
     assert [r.name for r in out] == ["thumb", "medium", "large"]
     assert {r.name: (r.width, r.height) for r in out} == expected
     for rendition in out:
@@ -76,7 +78,7 @@ def test_rendition_sizes(size: tuple[int, int], expected: dict[str, tuple[int, i
 
 
 def test_tiny_image_is_never_upscaled_and_shares_one_encoding() -> None:
-    out = render(encode(scene((100, 75)), "PNG"), DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS)
+    out = render(encode(scene((100, 75)), "PNG"), DEFAULT_RENDITIONS, LIMITS)
     assert {(r.width, r.height) for r in out} == {(100, 75)}
     assert len({r.data for r in out}) == 1
 
@@ -88,7 +90,7 @@ def test_spec_order_formats_and_quality_are_honoured() -> None:
         Rendition("lossless", 300, "PNG"),
         Rendition("web", 300, "WEBP", quality=60),
     ]
-    out = render(encode(scene((1200, 900)), "PNG"), spec, max_pixels=MAX_PIXELS)
+    out = render(encode(scene((1200, 900)), "PNG"), spec, LIMITS)
     assert [(r.name, r.format, r.content_type) for r in out] == [
         ("low", "JPEG", "image/jpeg"),
         ("high", "JPEG", "image/jpeg"),
@@ -100,14 +102,14 @@ def test_spec_order_formats_and_quality_are_honoured() -> None:
 
 
 def test_empty_spec_renders_nothing() -> None:
-    assert render(encode(scene((10, 10)), "PNG"), [], max_pixels=MAX_PIXELS) == []
+    assert render(encode(scene((10, 10)), "PNG"), [], LIMITS) == []
 
 
 def test_unreadable_input_is_a_named_rejection() -> None:
     with pytest.raises(ImageRejected):
-        render(b"not an image", DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS)
+        render(b"not an image", DEFAULT_RENDITIONS, LIMITS)
     with pytest.raises(ImageRejected):
-        render(encode(scene((100, 100)), "PNG"), DEFAULT_RENDITIONS, max_pixels=9_999)
+        render(encode(scene((100, 100)), "PNG"), DEFAULT_RENDITIONS, Limits(max_pixels=9_999))
 
 
 # --- JPEG reduced decode ------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ def test_jpeg_draft_is_used_and_its_box_keeps_the_geometry(monkeypatch: pytest.M
         return result
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
-    (thumb,) = render(data, [Rendition("thumb", 300)], max_pixels=MAX_PIXELS)
+    (thumb,) = render(data, [Rendition("thumb", 300)], LIMITS)
     assert calls and calls[0] is not None  # 1/4-scale decode (750 px >= 1.5 x 300)
     naive = original.resize((thumb.width, thumb.height), Image.Resampling.LANCZOS)
     assert mean_difference(opened(thumb), naive) < 3
@@ -145,7 +147,7 @@ def _oriented_jpeg(orientation: int, size: tuple[int, int] = (120, 80)) -> tuple
 @pytest.mark.parametrize("max_side", [60, 1000])
 def test_orientation_matches_exif_transpose(orientation: int, max_side: int) -> None:
     data, reference = _oriented_jpeg(orientation)
-    (out,) = render(data, [Rendition("r", max_side, "PNG")], max_pixels=MAX_PIXELS)
+    (out,) = render(data, [Rendition("r", max_side, "PNG")], LIMITS)
     got = opened(out)
     expected = reference.resize(got.size, Image.Resampling.LANCZOS)
     assert got.size == ((40, 60) if orientation >= 5 else (60, 40)) if max_side == 60 else reference.size
@@ -155,7 +157,7 @@ def test_orientation_matches_exif_transpose(orientation: int, max_side: int) -> 
 @pytest.mark.parametrize(("orientation", "red_corner"), [(6, "top-right"), (8, "bottom-left")])
 def test_orientation_places_pixels(orientation: int, red_corner: str) -> None:
     data, _ = _oriented_jpeg(orientation, (90, 60))
-    (out,) = render(data, [Rendition("r", 90, "PNG")], max_pixels=MAX_PIXELS)
+    (out,) = render(data, [Rendition("r", 90, "PNG")], LIMITS)
     got = opened(out).convert("RGB")
     assert got.size == (60, 90)
     corners = {"top-right": (55, 5), "bottom-left": (5, 85), "top-left": (5, 5)}
@@ -166,7 +168,7 @@ def test_orientation_places_pixels(orientation: int, red_corner: str) -> None:
 
 @pytest.mark.parametrize("name", ["sharp/Portrait_5.jpg", "sharp/Portrait_6.jpg"])
 def test_corpus_portraits_come_out_portrait(corpus: Path, name: str) -> None:
-    out = render((corpus / "hostile" / name).read_bytes(), DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS)
+    out = render((corpus / "hostile" / name).read_bytes(), DEFAULT_RENDITIONS, LIMITS)
     assert [(r.width, r.height) for r in out] == [(192, 256), (450, 600), (450, 600)]
 
 
@@ -175,15 +177,15 @@ def test_exif_camera_landscapes_all_look_like_landscape_1(corpus: Path, n: int) 
     # landscape_5..8 are stored 450x600 (portrait) and display 600x450 (MANIFEST "display size").
     folder = corpus / "exif-camera" / "jpg" / "orientation"
     spec = [Rendition("thumb", 256, "PNG")]
-    (upright,) = render((folder / "landscape_1.jpg").read_bytes(), spec, max_pixels=MAX_PIXELS)
-    (out,) = render((folder / f"landscape_{n}.jpg").read_bytes(), spec, max_pixels=MAX_PIXELS)
+    (upright,) = render((folder / "landscape_1.jpg").read_bytes(), spec, LIMITS)
+    (out,) = render((folder / f"landscape_{n}.jpg").read_bytes(), spec, LIMITS)
     assert (out.width, out.height) == (256, 192)
     assert mean_difference(opened(out), opened(upright)) < 6
 
 
 def test_xmp_only_orientation_is_applied(corpus: Path) -> None:
     data = (corpus / "hostile" / "pillow" / "xmp_tags_orientation.png").read_bytes()
-    (out,) = render(data, [Rendition("r", 2048, "PNG")], max_pixels=MAX_PIXELS)
+    (out,) = render(data, [Rendition("r", 2048, "PNG")], LIMITS)
     stored = Image.open(io.BytesIO(data)).convert("RGB")
     # Orientation 3 is a half turn. The file is tagged ColorMatch RGB, so the reference is colour-managed too.
     rotated = srgb(stored.transpose(Image.Transpose.ROTATE_180), stored.info["icc_profile"])
@@ -196,7 +198,7 @@ def test_xmp_only_orientation_is_applied(corpus: Path) -> None:
 
 def test_cmyk_without_profile_converts_plainly() -> None:
     cyan = Image.new("CMYK", (64, 64), (255, 0, 0, 0))
-    (out,) = render(encode(cyan, "JPEG", quality=95), [Rendition("r", 32)], max_pixels=MAX_PIXELS)
+    (out,) = render(encode(cyan, "JPEG", quality=95), [Rendition("r", 32)], LIMITS)
     got = opened(out)
     assert (out.format, got.mode) == ("JPEG", "RGB")
     red, green, blue = (round(v) for v in ImageStat.Stat(got).mean)
@@ -205,7 +207,7 @@ def test_cmyk_without_profile_converts_plainly() -> None:
 
 def test_cmyk_with_profile_goes_through_the_profile(corpus: Path) -> None:
     data = (corpus / "hostile" / "sharp" / "Channel_digital_image_CMYK_color.jpg").read_bytes()
-    (out,) = render(data, [Rendition("r", 250, "PNG")], max_pixels=MAX_PIXELS)
+    (out,) = render(data, [Rendition("r", 250, "PNG")], LIMITS)
     got = opened(out)
     assert got.mode == "RGB" and "icc_profile" not in got.info
     source = Image.open(io.BytesIO(data))
@@ -219,31 +221,25 @@ def test_cmyk_with_profile_goes_through_the_profile(corpus: Path) -> None:
     "name", ["pillow/icc-after-SOF.jpg", "pillow/icc_profile_big.jpg", "pillow/icc_profile.png"]
 )
 def test_odd_profiles_render_without_a_profile(corpus: Path, name: str) -> None:
-    for rendition in render(
-        (corpus / "hostile" / name).read_bytes(), DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS
-    ):
+    for rendition in render((corpus / "hostile" / name).read_bytes(), DEFAULT_RENDITIONS, LIMITS):
         assert "icc_profile" not in opened(rendition).info
 
 
 def test_grey_jpeg_stays_grey() -> None:
-    (out,) = render(
-        encode(scene((200, 100)).convert("L"), "JPEG"), [Rendition("r", 100)], max_pixels=MAX_PIXELS
-    )
+    (out,) = render(encode(scene((200, 100)).convert("L"), "JPEG"), [Rendition("r", 100)], LIMITS)
     assert opened(out).mode == "L"
 
 
 def test_sixteen_bit_grey_is_scaled_not_clipped() -> None:
     ramp = Image.linear_gradient("L").resize((256, 256)).convert("I").point(lambda v: v * 257).convert("I;16")
-    (out,) = render(encode(ramp, "PNG"), [Rendition("r", 128, "PNG")], max_pixels=MAX_PIXELS)
+    (out,) = render(encode(ramp, "PNG"), [Rendition("r", 128, "PNG")], LIMITS)
     got = opened(out)
     assert got.mode == "L"
     assert 110 < ImageStat.Stat(got).mean[0] < 145  # clipping would give ~255
 
 
 def test_sixteen_bit_grey_transparency_becomes_alpha(corpus: Path) -> None:
-    (out,) = render(
-        (corpus / "pngsuite" / "tbwn0g16.png").read_bytes(), DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS
-    )[:1]
+    (out,) = render((corpus / "pngsuite" / "tbwn0g16.png").read_bytes(), DEFAULT_RENDITIONS, LIMITS)[:1]
     got = opened(out)
     assert (out.format, got.mode) == ("WEBP", "RGBA")
     assert got.getchannel("A").getextrema() == (0, 255)
@@ -260,7 +256,7 @@ def _half_transparent() -> Image.Image:
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
 def test_rgba_auto_renders_webp_with_alpha(fmt: str) -> None:
-    (out,) = render(encode(_half_transparent(), fmt), [Rendition("r", 100)], max_pixels=MAX_PIXELS)
+    (out,) = render(encode(_half_transparent(), fmt), [Rendition("r", 100)], LIMITS)
     got = opened(out)
     assert (out.format, out.content_type, got.mode) == ("WEBP", "image/webp", "RGBA")
     assert got.getpixel((10, 10))[3] == 255 and got.getpixel((90, 10))[3] == 0
@@ -270,27 +266,25 @@ def test_palette_transparency_renders_with_alpha() -> None:
     im = _half_transparent().convert("RGB").quantize(8)
     transparent_index = im.getpixel((150, 50))
     data = encode(im, "PNG", transparency=transparent_index)
-    (out,) = render(data, [Rendition("r", 100)], max_pixels=MAX_PIXELS)
+    (out,) = render(data, [Rendition("r", 100)], LIMITS)
     got = opened(out)
     assert got.mode == "RGBA" and got.getpixel((90, 10))[3] == 0 and got.getpixel((10, 10))[3] == 255
 
 
 def test_png_output_keeps_alpha() -> None:
-    (out,) = render(encode(_half_transparent(), "PNG"), [Rendition("r", 100, "PNG")], max_pixels=MAX_PIXELS)
+    (out,) = render(encode(_half_transparent(), "PNG"), [Rendition("r", 100, "PNG")], LIMITS)
     assert opened(out).getchannel("A").getextrema() == (0, 255)
 
 
 def test_alpha_flattened_on_white_for_jpeg() -> None:
-    (out,) = render(encode(_half_transparent(), "PNG"), [Rendition("r", 100, "JPEG")], max_pixels=MAX_PIXELS)
+    (out,) = render(encode(_half_transparent(), "PNG"), [Rendition("r", 100, "JPEG")], LIMITS)
     got = opened(out)
     assert got.mode == "RGB"
     assert min(got.getpixel((90, 25))) > 240
 
 
 def test_opaque_alpha_renders_jpeg() -> None:
-    (out,) = render(
-        encode(scene((200, 100)).convert("RGBA"), "PNG"), [Rendition("r", 100)], max_pixels=MAX_PIXELS
-    )
+    (out,) = render(encode(scene((200, 100)).convert("RGBA"), "PNG"), [Rendition("r", 100)], LIMITS)
     assert out.format == "JPEG"
 
 
@@ -302,7 +296,7 @@ def test_animated_images_render_frame_0(fmt: str) -> None:
     frames = [Image.new("RGB", (80, 60), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))]
     buffer = io.BytesIO()
     frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:])
-    (out,) = render(buffer.getvalue(), [Rendition("r", 40, "PNG")], max_pixels=MAX_PIXELS)
+    (out,) = render(buffer.getvalue(), [Rendition("r", 40, "PNG")], LIMITS)
     red, green, blue = opened(out).convert("RGB").getpixel((20, 15))
     assert red > 200 and green < 50 and blue < 50
 
@@ -324,7 +318,7 @@ def _tagged_jpeg() -> bytes:
 def test_renditions_carry_no_metadata(fmt: str) -> None:
     data = _tagged_jpeg()
     spec = [Rendition("a", 300, fmt), Rendition("b", 640, fmt)]
-    for rendition in render(data, spec, max_pixels=MAX_PIXELS):
+    for rendition in render(data, spec, LIMITS):
         got = opened(rendition)
         assert not got.getexif()
         assert not {"exif", "xmp", "XML:com.adobe.xmp", "icc_profile", "comment"} & set(got.info)
@@ -335,9 +329,7 @@ def test_renditions_carry_no_metadata(fmt: str) -> None:
     "name", ["pillow/exif.png", "pillow/hopper_orientation_6.webp", "sharp/gain-map.jpg"]
 )
 def test_corpus_metadata_is_stripped(corpus: Path, name: str) -> None:
-    for rendition in render(
-        (corpus / "hostile" / name).read_bytes(), DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS
-    ):
+    for rendition in render((corpus / "hostile" / name).read_bytes(), DEFAULT_RENDITIONS, LIMITS):
         got = opened(rendition)
         assert not got.getexif() and "exif" not in got.info and "xmp" not in got.info
 
@@ -346,7 +338,7 @@ def test_corpus_metadata_is_stripped(corpus: Path, name: str) -> None:
 
 
 def _check_renders(data: bytes) -> None:
-    out = render(data, DEFAULT_RENDITIONS, max_pixels=MAX_PIXELS)
+    out = render(data, DEFAULT_RENDITIONS, LIMITS)
     assert [r.name for r in out] == ["thumb", "medium", "large"]
     for rendition, spec in zip(out, DEFAULT_RENDITIONS, strict=True):
         assert max(rendition.width, rendition.height) <= spec.max_side

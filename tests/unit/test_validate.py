@@ -23,9 +23,9 @@ from imgflow.errors import (
     UnsupportedFormat,
 )
 from tasks.validate.checks import FRAME_BUDGET, ValidatedImage, check_object_size, validate_image
-from tests.corpus import exif_camera_files, hostile_expectations, pngsuite_expectations
+from tests.corpus import ALLOWED_BY_DEFAULT, exif_camera_files, hostile_expectations, pngsuite_expectations
 
-LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_pixels=50_000_000)
+LIMITS = Limits()
 
 
 HOSTILE = hostile_expectations()
@@ -43,8 +43,6 @@ HOSTILE_REASONS: dict[str, set[str]] = {
     "pillow/crash-86214e58da443d2b80820cff9677a38a33dcbbca.tif": {"unsupported_format"},
     "pillow/ossfuzz-5730089102868480.sgi": {"unsupported_format"},
     "pillow/timeout-060745d3f534ad6e4128c51d336ea5489182c69d.blp": {"unsupported_format"},
-    "pillow/avif/exif.avif": {"unsupported_format"},
-    "pillow/avif/hopper.heif": {"unsupported_format"},
     "sharp/circle.svg": {"unsupported_format"},
     "pillow/test-ole-file.doc": {"invalid_image"},
     "pillow/negative_size.ppm": {"invalid_image", "unsupported_format"},
@@ -211,11 +209,9 @@ def test_other_formats_are_unsupported(fmt: str) -> None:
     "data",
     [
         b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>',
-        b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
-        b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf",
         b"8BPS\x00\x01" + bytes(40),
     ],
-    ids=["svg", "heic", "avif", "psd"],
+    ids=["svg", "psd"],
 )
 def test_other_formats_by_magic_are_unsupported(data: bytes) -> None:
     assert verdict(data) == "unsupported_format"
@@ -310,7 +306,7 @@ def test_rejection_classes_keep_their_reason_codes() -> None:
 
 def test_manifests_parse(corpus: Path) -> None:
     assert len(HOSTILE) == 67
-    assert sorted(HOSTILE.values()).count("reject") == 28
+    assert sorted(HOSTILE.values()).count("reject") == 28 - len(ALLOWED_BY_DEFAULT)
     assert len(PNGSUITE) == 176
     assert sorted(PNGSUITE.values()).count("corrupt") == 14
     assert set(PNGSUITE) == {p.name for p in (corpus / "pngsuite").glob("*.png")}
@@ -338,9 +334,19 @@ def test_exif_camera_jpegs_are_accepted(corpus: Path, name: str) -> None:
     assert result.format == "JPEG"
 
 
-@pytest.mark.parametrize("name", exif_camera_files("heic") + exif_camera_files("tiff"))
-def test_exif_camera_heic_and_tiff_are_unsupported(corpus: Path, name: str) -> None:
-    assert verdict((corpus / "exif-camera" / name).read_bytes()) == "unsupported_format"
+@pytest.mark.parametrize("name", exif_camera_files("heic"))
+def test_exif_camera_heic_is_accepted(corpus: Path, name: str) -> None:
+    result = validate_image((corpus / "exif-camera" / name).read_bytes(), LIMITS)
+    assert (result.format, result.width, result.height) == ("HEIF", 2566, 3313)
+
+
+@pytest.mark.parametrize("name", exif_camera_files("tiff"))
+def test_exif_camera_tiff_is_unsupported_unless_configured(corpus: Path, name: str) -> None:
+    data = (corpus / "exif-camera" / name).read_bytes()
+    with pytest.raises(UnsupportedFormat) as info:
+        validate_image(data, LIMITS)
+    assert str(info.value) == "TIFF is not accepted (accepted: JPEG, PNG, GIF, WebP, HEIC, AVIF)"
+    assert validate_image(data, Limits(formats=(*LIMITS.formats, "TIFF"))).format == "TIFF"
 
 
 def test_mpo_keeps_its_format_and_frames(corpus: Path) -> None:
