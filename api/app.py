@@ -31,6 +31,7 @@ from api.models import (
     ImageDetail,
     ImagePage,
     ImagePatch,
+    ImageRuns,
     ImageStatus,
     ImageSummary,
     InlineImage,
@@ -40,6 +41,7 @@ from api.models import (
     UploadSpec,
     UploadTicket,
     UploadTickets,
+    WorkflowGraph,
 )
 from imgflow import keys
 from imgflow.config import settings
@@ -229,6 +231,34 @@ def delete_image(image_id: ImageId) -> Response[None]:
 )
 def reprocess_image(image_id: ImageId) -> ReprocessAccepted:
     return service.reprocess(owner(), image_id, settings())
+
+
+@app.get(
+    "/images/<image_id>/runs",
+    summary="The image's workflow runs, state by state",
+    description="Each execution that worked on the image (the last ten), newest first: every state it "
+    "entered in order, with start, duration, retries and their errors, the Catch taken, trimmed input and "
+    "output. Read from the Step Functions execution history; not counted as an access.",
+    responses=responses(200, "The runs", 404),
+    security=SECURITY,
+    tags=["runs"],
+)
+def image_runs(image_id: ImageId) -> ImageRuns:
+    return service.image_runs(owner(), image_id, settings())
+
+
+@app.get(
+    "/workflow",
+    summary="The ingest workflow's graph",
+    description="States and transitions, generated from the state machine's ASL definition: Parallel "
+    "branches (`parent`), Choice rules, Catch edges with the errors they catch, Retry rules per state.",
+    responses=responses(200, "The graph"),
+    security=SECURITY,
+    tags=["runs"],
+)
+def workflow_graph() -> WorkflowGraph:
+    owner()
+    return service.workflow_graph()
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -162,3 +162,78 @@ class ErrorBody(BaseModel):
     statusCode: int | None = Field(None, description="Absent when API Gateway itself answers (401, 413)")
     message: str
     detail: list[dict[str, Any]] | None = None
+
+
+class RunError(BaseModel):
+    error: str = Field(description="The error's name, as Retry and Catch match it")
+    cause: str | None = Field(None, description="What went wrong, in words (trimmed)")
+
+
+class RunRetry(RunError):
+    at: str | None = Field(None, description="When the attempt failed")
+
+
+class RunState(BaseModel):
+    name: str
+    type: str = Field(description="Task, Parallel, Map, Choice, Pass, Succeed, Fail, ...")
+    status: Literal["SUCCEEDED", "CAUGHT", "FAILED", "RUNNING"] = Field(
+        description="CAUGHT: it failed and a Catch moved the run on to `caught_by`"
+    )
+    started_at: str
+    stopped_at: str | None = None
+    duration_s: float | None = None
+    attempts: int = Field(0, description="Task invocations (1 + retries)")
+    retries: list[RunRetry] = Field(description="Failed attempts that were retried")
+    error: RunError | None = None
+    caught_by: str | None = Field(None, description="The state its Catch went to")
+    parent: str | None = Field(None, description="The Parallel or Map state it ran in")
+    iteration: int | None = Field(None, description="The Map iteration it ran in")
+    input: str | None = Field(None, description="The state's input (JSON text, trimmed)")
+    output: str | None = Field(None, description="The state's output (JSON text, trimmed)")
+
+
+class RunTimeline(BaseModel):
+    execution_arn: str
+    name: str
+    state_machine: str | None = None
+    status: str = Field(description="RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED")
+    image_id: str | None = None
+    started_at: str | None = None
+    stopped_at: str | None = None
+    duration_s: float | None = None
+    final_state: str | None = Field(None, description="The last top-level state it entered")
+    error: RunError | None = None
+    retries: int = Field(0, description="Retried attempts over every state")
+    states: list[RunState] = Field(description="In the order they were entered")
+
+
+class ImageRuns(BaseModel):
+    runs: list[RunTimeline] = Field(description="Newest first")
+
+
+class GraphState(BaseModel):
+    name: str
+    type: str
+    comment: str = ""
+    parent: str | None = Field(None, description="The Parallel or Map state it is nested in")
+    branch: int | None = Field(None, description="Which branch of its Parallel")
+    start: bool = Field(False, description="First state of the machine or of its branch")
+    end: bool = Field(False, description="Ends the machine or its branch")
+    retry: list[dict[str, Any]] = Field([], description="Retry rules: errors, max_attempts, interval_s, ...")
+
+
+class GraphEdge(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: str = Field(alias="from", serialization_alias="from")
+    to: str
+    kind: Literal["next", "catch", "default", "choice", "branch"]
+    label: str | None = Field(None, description="A Catch's errors, a Choice rule, a branch")
+
+
+class WorkflowGraph(BaseModel):
+    name: str
+    start_at: str
+    comment: str = ""
+    states: list[GraphState]
+    edges: list[GraphEdge]

@@ -25,6 +25,7 @@ from api.models import (
     ImageListItem,
     ImagePage,
     ImagePatch,
+    ImageRuns,
     ImageStatus,
     ImageSummary,
     InlineImage,
@@ -33,13 +34,14 @@ from api.models import (
     ReprocessAccepted,
     UploadSpec,
     UploadTicket,
+    WorkflowGraph,
 )
-from imgflow import aws, keys
+from imgflow import asl_graph, aws, history, keys
 from imgflow.config import Settings
 from imgflow.models import REPROCESS_DETAIL_TYPE, REPROCESS_SOURCE, ReprocessEvent
 from imgflow.records import ImageRepository, Status
 from imgflow.records import table as t
-from imgflow.records.repository import STALE_CLAIM
+from imgflow.records.repository import STALE_CLAIM, recent_runs
 from imgflow.uploads import presign_client, presign_upload
 
 #: ``POST /images`` takes files up to this size inline (base64 in JSON stays under Lambda's 6 MB payload).
@@ -427,3 +429,25 @@ def reprocess(owner: str, image_id: str, settings: Settings, *, reason: str = "a
         input=event.model_dump_json(by_alias=True, exclude_none=True),
     )
     return ReprocessAccepted(id=image_id, execution_arn=started["executionArn"])
+
+
+# -- runs ----------------------------------------------------------------------------------------------
+def image_runs(owner: str, image_id: str, settings: Settings) -> ImageRuns:
+    """The timelines of the executions that worked on the image (newest first; not counted as an access)."""
+    record = _repo(settings).get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
+    if record is None:
+        raise NotFound()
+    sfn = aws.client("stepfunctions")
+    runs = []
+    for arn in recent_runs(record):
+        try:
+            runs.append(history.timeline(sfn, arn))
+        except ClientError as exc:  # Step Functions keeps a history for 90 days
+            if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+                raise
+    return ImageRuns.model_validate({"runs": runs})
+
+
+def workflow_graph() -> WorkflowGraph:
+    """The ingest state machine's graph, read from the ASL file deployed with this code."""
+    return WorkflowGraph.model_validate({"name": "ingest", **asl_graph.workflow_graph()})

@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print a bearer token for a local user of imgflow serve")
     token.add_argument("name", help="user name (the owner of the images): [A-Za-z0-9_-]{1,128}")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
+    from imgflow.ops import runs
+
+    runs.add_parser(commands)
     return parser
 
 
@@ -49,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop
         s3_port = args.s3_port if args.s3_port is not None else (args.port + 1 if args.port else 0)
         return serve(port=args.port, s3_port=s3_port, user=args.user, as_json=args.json)
+    if args.command == "runs":
+        from imgflow.ops import runs
+
+        return runs.run(args)
     if args.command == "token":
         from imgflow import tokens
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ TOMBSTONE_TTL = timedelta(days=2)
 NOT_DELETED = "attribute_not_exists(deleted_at)"
 #: The run finishing is the one that claimed, or no newer upload has been claimed (its own claim failed).
 FINISH_OWNS = "execution_arn = :exec OR attribute_not_exists(seq) OR seq < :seq"
+#: Executions a record remembers (``runs``, oldest first): enough to inspect recent runs without a listing.
+MAX_RUNS = 10
 
 
 def now_iso() -> str:
@@ -198,8 +201,11 @@ class ImageRepository:
             },
             if_absent=_identity(image_id, owner, now),
         )
+        # Every run that claims the image is remembered (the API and `imgflow runs show` read them).
+        update["UpdateExpression"] += ", runs = list_append(if_not_exists(runs, :no_runs), :this_run)"
         values = update["ExpressionAttributeValues"]
         values.update({":seq": {"S": sequencer}, ":exec": {"S": execution_arn}})
+        values.update({":no_runs": {"L": []}, ":this_run": {"L": [{"S": execution_arn}]}})
         if reprocess:
             stale = (
                 (datetime.now(UTC) - STALE_CLAIM).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -211,13 +217,37 @@ class ImageRepository:
             condition = "attribute_not_exists(seq) OR seq < :seq OR execution_arn = :exec"
         condition = f"({condition}) AND {NOT_DELETED}"
         try:
-            self.client.update_item(
-                TableName=self.table_name, Key=self._key(image_id), ConditionExpression=condition, **update
+            claimed = self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(image_id),
+                ConditionExpression=condition,
+                ReturnValues="UPDATED_NEW",
+                **update,
             )
         except ClientError as exc:
             if _is_condition_failure(exc):
                 raise DuplicateRun(f"image {image_id}: another run owns upload {sequencer}") from exc
             raise
+        self._trim_runs(image_id, execution_arn, claimed["Attributes"].get("runs", {}).get("L", []))
+
+    def _trim_runs(self, image_id: str, execution_arn: str, runs: list[dict[str, str]]) -> None:
+        """Keep ``runs`` short and free of repeats (a retried claim appends again); rarely a second write."""
+        arns = [r["S"] for r in runs]
+        kept = list(dict.fromkeys(reversed(arns)))[:MAX_RUNS][::-1]
+        if kept == arns:
+            return
+        with contextlib.suppress(ClientError):  # a concurrent claim changed the list: it trims it
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(image_id),
+                UpdateExpression="SET runs = :kept",
+                ConditionExpression="execution_arn = :exec AND runs = :seen",
+                ExpressionAttributeValues={
+                    ":kept": {"L": [{"S": a} for a in kept]},
+                    ":exec": {"S": execution_arn},
+                    ":seen": {"L": runs},
+                },
+            )
 
     @_translated
     def finish(
@@ -420,3 +450,11 @@ class ImageRepository:
                 return False
             raise
         return True
+
+
+def recent_runs(record: dict[str, Any]) -> list[str]:
+    """ARNs of the executions that worked on the image, newest first (records older than ``runs`` too)."""
+    arns = list(record.get("runs") or [])
+    if record.get("execution_arn") and record["execution_arn"] not in arns:
+        arns.append(record["execution_arn"])  # its run failed before it could claim (RecordFailed)
+    return arns[::-1]

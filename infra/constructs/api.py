@@ -26,6 +26,8 @@ from infra.nag import acknowledge
 API_HANDLER = "api.handler.lambda_handler"
 #: Wheels the API bundles, if it ever needs any beyond the runtime's boto3 and the Powertools layer.
 API_REQUIREMENTS = "requirements/api.txt"
+#: What the API bundle holds besides ``imgflow``: its code and the ASL file GET /workflow draws.
+API_SOURCES = ("api", "statemachine/ingest.asl.json")
 #: HTTP API access-log fields (only variables HTTP APIs support).
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -138,7 +140,7 @@ class Api(Construct):
             scope=self,
             handler=API_HANDLER,
             code=python_code(
-                ["api"],
+                list(API_SOURCES),
                 requirements=API_REQUIREMENTS if (REPO / API_REQUIREMENTS).exists() else None,
                 platforms=config.pip_platforms,
                 python_version=PYTHON_VERSION,
@@ -186,12 +188,16 @@ class Api(Construct):
                 iam.PolicyStatement(actions=["dynamodb:Query"], resources=storage.index_arns()),
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[ingest.state_machine_arn]),
                 iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions]),
+                # GET /images/{id}/runs: the timelines of the image's executions.
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions]
+                ),
             ],
             wildcards={
                 uploads: OBJECTS_REASON,
                 renditions: OBJECTS_REASON,
-                executions: "StopExecution on executions of the ingest machine only; the execution name "
-                "(from the image record) is only known at run time.",
+                executions: "StopExecution, DescribeExecution and GetExecutionHistory on executions of the "
+                "ingest machine only; the execution name (from the image record) is only known at run time.",
             },
         )
 

@@ -57,3 +57,52 @@ def test_task_bundle_holds_handler_imgflow_and_target_pillow(tmp_path: Path) -> 
     wheel = (dist / "WHEEL").read_text()
     assert "manylinux" in wheel and arch in wheel
     assert dist.name.startswith("pillow-13.0.0"), "the pin in requirements/lambda.txt"
+
+
+def test_api_bundle_draws_the_workflow_graph_from_its_own_asl_file(tmp_path: Path) -> None:
+    """GET /workflow reads statemachine/ingest.asl.json: the API bundle must hold it where imgflow looks."""
+    import json
+    import subprocess
+    import sys
+
+    from infra.bundling import REPO
+    from infra.constructs.api import API_REQUIREMENTS, API_SOURCES
+
+    config = StageConfig()
+    app = App(outdir=str(tmp_path / "cdk.out"))
+    stack = Stack(app, "ApiBundleProbe")
+    lambda_.Function(
+        stack,
+        "Api",
+        runtime=RUNTIME,
+        handler="api.handler.lambda_handler",
+        code=python_code(
+            list(API_SOURCES),
+            requirements=API_REQUIREMENTS if (REPO / API_REQUIREMENTS).exists() else None,
+            platforms=config.pip_platforms,
+            python_version=PYTHON_VERSION,
+            runtime=RUNTIME,
+        ),
+    )
+    app.synth()
+    (bundle,) = [p for p in (tmp_path / "cdk.out").glob("asset.*") if p.is_dir()]
+    assert (bundle / "statemachine" / "ingest.asl.json").read_text() == (
+        REPO / "statemachine" / "ingest.asl.json"
+    ).read_text()
+    probe = (
+        "import json; from imgflow import asl_graph, workflow; "
+        "print(json.dumps([str(workflow.definition_path()), asl_graph.workflow_graph()]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=bundle,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(bundle), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    path, graph = json.loads(done.stdout)
+    assert path == str(bundle / "statemachine" / "ingest.asl.json")  # the bundle's copy, not the repo's
+    names = {s["name"] for s in graph["states"]}
+    assert {"Claim", "Validate", "Resize", "ExtractMeta", "Failed"} <= names

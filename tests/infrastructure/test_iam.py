@@ -95,10 +95,17 @@ def test_api_grants(synth: Synth, arns: dict[str, str]) -> None:
         ("dynamodb:Query", f"{table}/index/by_status"),
         ("s3:ListBucket", f"<{synth.logical_id(synth.stack.storage.renditions)}.Arn>"),
         ("states:StartExecution", arns["ingest"]),
-        (
-            "states:StopExecution",
-            "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:imgflow-dev-ingest:*",
-        ),
+        *{
+            (
+                f"states:{a}",
+                "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:imgflow-dev-ingest:*",
+            )
+            for a in (
+                "StopExecution",
+                "DescribeExecution",
+                "GetExecutionHistory",
+            )  # runs: ingest executions only
+        },
     }
     assert ("s3:PutObject", arns["renditions"]) not in pairs, "the API cannot write renditions"
 
