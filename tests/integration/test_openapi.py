@@ -24,6 +24,8 @@ ROUTES = {
     ("DELETE", "/images/{image_id}"),
     ("POST", "/images/{image_id}/reprocess"),
     ("GET", "/images/{image_id}/status"),
+    ("GET", "/images/{image_id}/runs"),
+    ("GET", "/workflow"),
 }
 
 
