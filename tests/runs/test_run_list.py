@@ -2,24 +2,50 @@
 
 from __future__ import annotations
 
-from imgflow.records import ImageRepository
+import pytest
+
+from imgflow import keys
+from imgflow.local.cloud import LocalCloud
+from imgflow.records import TABLE, ImageRepository
 from imgflow.records.repository import MAX_RUNS, recent_runs
-from tests.integration.test_records import _claim, repo  # noqa: F401  (the fixture)
 
 
-def test_each_claim_is_remembered_bounded_and_once(repo: ImageRepository) -> None:  # noqa: F811
+@pytest.fixture(scope="module")
+def repo(cloud: LocalCloud) -> ImageRepository:
+    """A table of its own on the local stack (moto's mock_aws would reset the stack's state)."""
+    client = cloud.client("dynamodb")
+    client.create_table(TableName="runs-test", **TABLE)
+    return ImageRepository("runs-test", client=client)
+
+
+def _claim(repo: ImageRepository, seq: str, run: str, image_id: str) -> None:
+    repo.claim(
+        image_id=image_id,
+        owner="alice",
+        bucket="b",
+        key=f"uploads/alice/{image_id}",
+        sequencer=seq,
+        execution_arn=run,
+        pipeline_version=1,
+    )
+
+
+def test_each_claim_is_remembered_bounded_and_once(repo: ImageRepository) -> None:
+    image_id = keys.new_image_id()
     for i in range(MAX_RUNS + 3):
-        _claim(repo, f"{i:04d}", f"run-{i}")
-    _claim(repo, f"{MAX_RUNS + 2:04d}", f"run-{MAX_RUNS + 2}")  # the same run claims again (a retried invoke)
-    record = repo.get("img1")
+        _claim(repo, f"{i:04d}", f"run-{i}", image_id)
+    last = MAX_RUNS + 2
+    _claim(repo, f"{last:04d}", f"run-{last}", image_id)  # the same run claims again (a retried invoke)
+    record = repo.get(image_id)
     assert record is not None
     assert record["runs"] == [f"run-{i}" for i in range(3, MAX_RUNS + 3)]
     assert recent_runs(record)[0] == f"run-{MAX_RUNS + 2}"
 
 
-def test_a_run_that_never_claimed_is_still_found(repo: ImageRepository) -> None:  # noqa: F811
-    _claim(repo, "0001", "run-1")
-    record = repo.get("img1")
+def test_a_run_that_never_claimed_is_still_found(repo: ImageRepository) -> None:
+    image_id = keys.new_image_id()
+    _claim(repo, "0001", "run-1", image_id)
+    record = repo.get(image_id)
     assert record is not None
     assert recent_runs({**record, "execution_arn": "run-2"}) == ["run-2", "run-1"]
     assert recent_runs({"execution_arn": "run-0"}) == ["run-0"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imgflow import aws, keys
+from imgflow import asl_graph, aws, keys
 from imgflow.cli import main
 from imgflow.local.cloud import LocalCloud
 from tests.workflow.conftest import jpeg_bytes, put_upload, wait_record
@@ -50,6 +50,12 @@ def images(cloud: LocalCloud) -> Iterator[dict[str, dict[str, Any]]]:
         }
     finally:
         s3.meta.events.unregister("before-parameter-build.s3.PutObject", outage)
+
+
+def _max_retries(state: str, error: str) -> int:
+    """What the ASL file allows (read from it, so a change of policy does not break this test)."""
+    node = next(s for s in asl_graph.workflow_graph()["states"] if s["name"] == state)
+    return int(next(r["max_attempts"] for r in node["retry"] if error in r["errors"]))
 
 
 def imgflow(cloud: LocalCloud, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -114,7 +120,9 @@ def test_show_a_failed_run(
 
     assert run["status"] == "FAILED" and run["error"]["error"] == "StorageThrottled"
     states = {s["name"]: s for s in run["states"]}
-    assert [r["error"] for r in states["Resize"]["retries"]] == ["StorageThrottled"] * 4
+    retries = _max_retries("Resize", "StorageThrottled")
+    assert [r["error"] for r in states["Resize"]["retries"]] == ["StorageThrottled"] * retries
+    assert states["Resize"]["attempts"] == retries + 1
     assert states["Resize"]["status"] == "FAILED" and states["Resize"]["error"]["error"] == "StorageThrottled"
     assert states["Process"]["status"] == "CAUGHT" and states["Process"]["caught_by"] == "RecordFailed"
     assert states["ExtractMeta"]["status"] == "SUCCEEDED"
@@ -146,7 +154,7 @@ def test_list_filters_by_status_and_image(
     assert (row["image_id"], row["final_state"], row["retries"]) == (
         images["failed"]["image_id"],
         "Failed",
-        4,
+        _max_retries("Resize", "StorageThrottled"),
     )
 
     code, out, _ = imgflow(cloud, capsys, "--image", images["rejected"]["image_id"], "--json")
