@@ -29,9 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print a bearer token for a local user of imgflow serve")
     token.add_argument("name", help="user name (the owner of the images): [A-Za-z0-9_-]{1,128}")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
-    from imgflow.ops import runs
+    from imgflow.ops import runs, soak
 
     runs.add_parser(commands)
+    soak.add_parser(commands)
     return parser
 
 
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"imgflow token: {exc}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "soak":
+        from imgflow.ops import soak
+
+        return soak.run(args)
     return 2
 
 

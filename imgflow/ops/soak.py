@@ -1,0 +1,431 @@
+"""``imgflow soak``: many uploads through the real path with AWS failing on purpose, then the repair, then
+the outcome read from the records like an operator would.
+
+1. a baseline: each distinct file once, faults off (the status each file gets when nothing fails);
+2. N uploads (valid and hostile files mixed) through the presigned POST path (the API's ``presign_upload``
+   and the S3 policy gate of the local endpoint), with faults on (``imgflow/local/faults.py``);
+3. wait until no execution runs and no delayed delivery is pending, turn faults off;
+4. the repair: ``imgflow.ops.reprocess.run(stack, {"mode": "stuck"})``, then ``{"mode": "failed"}``;
+5. count, from the records and the execution histories, and print exactly one line:
+   ``soak uploads=N records=N lost=L duplicated=D stuck=S wrong=W retries=R wall_s=T``.
+
+Without ``--endpoint`` it starts its own local stack in this process; with it, it drives ``imgflow serve``'s
+(faults switched through the endpoint's ``/_imgflow/faults`` route).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import itertools
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from imgflow import aws, keys
+from imgflow.config import Settings
+from imgflow.ops import stack as stacks
+from imgflow.records import ImageRepository
+from imgflow.records.table import FINAL_STATUSES, Status
+
+SOAK_OWNER = "soak"
+DEFAULT_FAULTS = "s3=0.2,dynamodb=0.2,lambda=0.1,drop=0.05,dup=0.3"
+#: Retry waits of a local stack started here: 1-120 s of the ASL become 10 ms-1.2 s.
+DEFAULT_TIME_SCALE = 0.01
+#: States whose successful task wrote a final record.
+_RECORD_STATES = {"RecordProcessed", "RecordRejected", "RecordFailed"}
+
+
+@dataclass
+class Upload:
+    file: Path
+    image_id: str = ""
+    http_status: int = 0
+
+
+@dataclass
+class Outcome:
+    """What the records and executions say about the uploads of the faulted phase."""
+
+    uploads: int = 0
+    records: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    stuck: int = 0
+    wrong: int = 0
+    retries: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    details: list[str] = field(default_factory=list)
+
+    def line(self, wall_s: float) -> str:
+        return (
+            f"soak uploads={self.uploads} records={self.records} lost={self.lost} "
+            f"duplicated={self.duplicated} stuck={self.stuck} wrong={self.wrong} retries={self.retries} "
+            f"wall_s={wall_s:.1f}"
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == self.duplicated == self.stuck == self.wrong == 0
+
+
+_T0 = time.monotonic()
+
+
+def _log(message: str) -> None:
+    print(f"  [{time.monotonic() - _T0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# -- files ------------------------------------------------------------------------------------------------
+def soak_files(directory: Path, corpus: Path | None, settings: Settings) -> list[Path]:
+    """The generated sample set (valid and hostile), plus the uploadable files of ``corpus``."""
+    from imgflow.local.demo import input_files
+    from imgflow.samples import write_samples
+
+    files = write_samples(directory)
+    if corpus:
+        files += [p for p in input_files(corpus) if 0 < p.stat().st_size <= settings.limits.max_bytes]
+    return files
+
+
+def upload(path: Path, settings: Settings, session: requests.Session) -> Upload:
+    """What an app does: ask for a presigned POST (the API's code path), then POST the file to S3."""
+    from imgflow.uploads import content_type_for, presign_upload
+
+    data = path.read_bytes()
+    content_type = content_type_for(path.name)
+    ticket = presign_upload(
+        owner=SOAK_OWNER, filename=path.name, content_type=content_type, size=len(data), settings=settings
+    )
+    response = session.post(
+        ticket.url, data=ticket.fields, files={"file": (path.name, data, content_type)}, timeout=60
+    )
+    return Upload(path, ticket.image_id, response.status_code)
+
+
+def upload_all(
+    files: list[Path],
+    settings: Settings,
+    *,
+    stack: stacks.Stack | None = None,
+    max_in_flight: int = 0,
+    workers: int = 8,
+) -> list[Upload]:
+    """Upload ``files`` ``workers`` at a time; with ``max_in_flight``, wait while that many executions run.
+
+    The local stack runs every Lambda in one process: without a cap, a thousand uploads would start a
+    thousand executions at once and time out on CPU, not on faults (``imgflow soak --burst`` is for that).
+    """
+    done: list[Upload] = []
+    with requests.Session() as session, ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(files), workers):
+            while stack is not None and max_in_flight and _running(stack) >= max_in_flight:
+                time.sleep(0.1)
+            done += pool.map(lambda p: upload(p, settings, session), files[start : start + workers])
+            if len(files) > 100 and (start // workers) % 25 == 0:
+                _log(f"{len(done)}/{len(files)} uploaded")
+    return done
+
+
+# -- waiting ----------------------------------------------------------------------------------------------
+def _running(stack: stacks.Stack) -> int:
+    sfn = stack.client("stepfunctions")
+    return len(
+        sfn.list_executions(stateMachineArn=stack.ingest_arn, statusFilter="RUNNING", maxResults=100)[
+            "executions"
+        ]
+    )
+
+
+def wait_quiet(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> None:
+    """Until no ingest execution runs and no delayed event is still to be delivered (twice in a row)."""
+    from imgflow.local import faults
+
+    deadline = time.monotonic() + timeout_s
+    quiet = 0
+    while quiet < 2:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"executions still running after {timeout_s:.0f} s")
+        idle = _running(stack) == 0 and faults.get_remote(endpoint)["deliveries_in_flight"] == 0
+        quiet = quiet + 1 if idle else 0
+        time.sleep(0.3)
+
+
+# -- repair -----------------------------------------------------------------------------------------------
+def repair(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> list[dict[str, Any]]:
+    """The scheduled repair, run now: stuck records (PENDING with an original, PROCESSING with no live
+    run), then FAILED ones; returns the summaries."""
+    try:
+        run: Callable[..., dict[str, Any]] | None = importlib.import_module("imgflow.ops.reprocess").run
+    except (ImportError, AttributeError):
+        run = None
+    summaries = []
+    requests_: list[dict[str, Any]] = [{"mode": "stuck", "older_than_s": 0}, {"mode": "failed"}]
+    for request in requests_:
+        if run is not None and stack.reprocess_arn:
+            summary = run(stack, request)
+        else:
+            summary = _fallback_repair(stack, str(request["mode"]))
+        summaries.append({"mode": request["mode"], **summary})
+        wait_quiet(stack, endpoint, timeout_s=timeout_s)
+    return summaries
+
+
+def _fallback_repair(stack: stacks.Stack, mode: str) -> dict[str, Any]:
+    """FALLBACK, until ``imgflow.ops.reprocess`` (helper repro, issue 9) is on main: start the ingest
+    workflow again for each stuck or failed record whose original exists, with an upload event carrying a
+    newer sequencer (the claim then takes the record over). Not the repair's design; only so soak runs."""
+    from imgflow.local.moto_adapter import new_sequencer, s3_object_created_event
+
+    repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
+    statuses = [Status.PENDING, Status.PROCESSING] if mode == "stuck" else [Status.FAILED]
+    sfn, s3 = stack.client("stepfunctions"), stack.client("s3")
+    started = 0
+    for status in statuses:
+        start_key = None
+        while True:
+            page = repo.by_status(status, start_key=start_key)
+            for item in page.items:
+                arn = item.get("execution_arn")
+                if arn and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    continue
+                key = item.get("source_key") or keys.upload_key(item["owner"], item["image_id"])
+                try:
+                    head = s3.head_object(Bucket=stack.uploads_bucket, Key=key)
+                except Exception:  # never uploaded: not this fallback's business
+                    continue
+                event = s3_object_created_event(
+                    account="123456789012",
+                    region=stack.region or "us-east-1",
+                    bucket=stack.uploads_bucket,
+                    key=key,
+                    size=head["ContentLength"],
+                    etag=head["ETag"].strip('"'),
+                    version_id=None,
+                    reason="PutObject",
+                )
+                event["detail"]["object"]["sequencer"] = new_sequencer()
+                sfn.start_execution(
+                    stateMachineArn=stack.ingest_arn,
+                    name=f"repair-{item['image_id']}-{event['id'][:8]}",
+                    input=json.dumps(event),
+                )
+                started += 1
+            start_key = page.next_key
+            if not start_key:
+                break
+    return {"selected": started, "started": started, "fallback": True}
+
+
+# -- reading the outcome ----------------------------------------------------------------------------------
+def _history(stack: stacks.Stack, arn: str) -> list[dict[str, Any]]:
+    sfn = stack.client("stepfunctions")
+    return list(sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"])
+
+
+def _run_facts(stack: stacks.Stack, arn: str) -> tuple[str, str, str, bool, int]:
+    """(image_id, event source, sequencer, wrote a final record, retried task attempts) of one run."""
+    sfn = stack.client("stepfunctions")
+    event = json.loads(sfn.describe_execution(executionArn=arn)["input"])
+    key = event.get("detail", {}).get("object", {}).get("key", "")
+    sequencer = event.get("detail", {}).get("object", {}).get("sequencer", "")
+    state, wrote, scheduled, entered = "", False, 0, 0
+    for e in _history(stack, arn):
+        if "stateEnteredEventDetails" in e:
+            state = e["stateEnteredEventDetails"]["name"]
+            entered += e["type"] == "TaskStateEntered"
+        scheduled += e["type"] == "TaskScheduled"
+        if e["type"] == "TaskSucceeded" and state in _RECORD_STATES:
+            wrote = True
+    return key.rsplit("/", 1)[-1], str(event.get("source")), sequencer, wrote, scheduled - entered
+
+
+def read_outcome(
+    stack: stacks.Stack, uploads: list[Upload], expected: dict[str, str], *, workers: int = 4
+) -> Outcome:
+    """Count from the records (final status per upload) and the execution histories (who wrote it)."""
+    repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
+    out = Outcome(uploads=sum(1 for u in uploads if u.http_status < 300))
+    ids = {u.image_id for u in uploads if u.http_status < 300}
+    for u in uploads:
+        if u.http_status >= 300:
+            continue
+        record = repo.get(u.image_id) or {}
+        status = str(record.get("status", "MISSING"))
+        out.statuses[status] += 1
+        if status in FINAL_STATUSES:
+            out.records += 1
+            if status != expected[u.file.name]:
+                out.wrong += 1
+                error = (record.get("error") or {}).get("type", "")
+                out.details.append(
+                    f"wrong: {u.file.name} {u.image_id} {status} {error} (expected {expected[u.file.name]})"
+                )
+        elif status == Status.PROCESSING:
+            out.stuck += 1
+            out.details.append(f"stuck: {u.file.name} {u.image_id} PROCESSING")
+        else:
+            out.lost += 1
+            out.details.append(f"lost: {u.file.name} {u.image_id} {status}")
+    sfn = stack.client("stepfunctions")
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.ingest_arn)
+    arns = [e["executionArn"] for page in pages for e in page["executions"]]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        facts = [f for f in pool.map(lambda a: _run_facts(stack, a), arns) if f[0] in ids]
+    writers: Counter[tuple[str, str, str]] = Counter()
+    for image_id, source, sequencer, wrote, retried in facts:
+        out.retries += retried
+        writers[(image_id, source, sequencer)] += wrote
+    for (image_id, _, _), count in writers.items():
+        if count > 1:
+            out.duplicated += 1
+            out.details.append(f"duplicated: {image_id} written by {count} runs of one event")
+    return out
+
+
+# -- the run ----------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _stack(endpoint: str | None, settings: Settings) -> Iterator[tuple[stacks.Stack, str]]:
+    """The stack to soak: ``imgflow serve``'s at ``endpoint``, or a local one started in this process."""
+    if endpoint:
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=stacks.LOCAL_REGION,
+        )
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        aws.client.cache_clear()
+        yield stacks.local(endpoint, settings), endpoint
+        return
+    from imgflow.local import moto_adapter
+    from imgflow.local.cloud import LocalCloud
+    from imgflow.local.post_policy import S3PolicyGate
+
+    scale = float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", DEFAULT_TIME_SCALE))
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        moto_adapter.time_scale(scale),
+        LocalCloud(settings=settings, middleware=S3PolicyGate.wrap()) as cloud,
+    ):
+        yield stacks.local(cloud.endpoint, settings), cloud.endpoint
+
+
+def soak(
+    *,
+    images: int,
+    fault_spec: str,
+    seed: int | None = None,
+    endpoint: str | None = None,
+    corpus: Path | None = None,
+    timeout_s: float = 1800.0,
+    max_in_flight: int = 16,
+) -> Outcome:
+    """The whole soak; returns the outcome (its ``line`` is what the command prints last)."""
+    from imgflow.local import faults
+
+    faults.FaultSpec.parse(fault_spec, seed)  # a bad setting fails before anything starts
+    settings = Settings.from_env()
+    with (
+        tempfile.TemporaryDirectory(prefix="imgflow-soak-") as tmp,
+        _stack(endpoint, settings) as (stack, url),
+    ):
+        files = soak_files(Path(tmp), corpus, settings)
+        faults.set_remote(url, "off")
+        _log(f"baseline: {len(files)} distinct files, faults off")
+        baseline = upload_all(files, settings)
+        wait_quiet(stack, url, timeout_s=timeout_s)
+        repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
+        expected = {u.file.name: str((repo.get(u.image_id) or {}).get("status", "MISSING")) for u in baseline}
+        _log("expected: " + ", ".join(f"{n}={s}" for n, s in expected.items()))
+        chosen = list(itertools.islice(itertools.cycle(files), images))
+        state = faults.set_remote(url, fault_spec, seed)
+        _log(f"{images} uploads with faults {state['spec']}")
+        uploads = upload_all(chosen, settings, stack=stack, max_in_flight=max_in_flight)
+        refused = [u for u in uploads if u.http_status >= 300]
+        if refused:
+            _log(f"{len(refused)} uploads refused by the S3 endpoint (status {refused[0].http_status})")
+        wait_quiet(stack, url, timeout_s=timeout_s)
+        state = faults.set_remote(url, "off")
+        _log("injected: " + ", ".join(f"{k}={v}" for k, v in sorted(state["injected"].items())))
+        for summary in repair(stack, url, timeout_s=timeout_s):
+            _log("repair: " + json.dumps(summary, default=str))
+        outcome = read_outcome(stack, uploads, expected)
+        _log("final statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(outcome.statuses.items())))
+        for detail in outcome.details[:20]:
+            _log(detail)
+    return outcome
+
+
+# -- command line -----------------------------------------------------------------------------------------
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "soak",
+        help="many uploads with AWS failing on purpose, then the repair; counts what went wrong",
+        description=(
+            "Upload N files (valid and hostile) through the presigned POST path with faults injected, wait, "
+            "turn faults off, run the repair (stuck, then failed), and read the outcome from the records. "
+            "The last line: soak uploads= records= lost= duplicated= stuck= wrong= retries= wall_s=."
+        ),
+    )
+    parser.add_argument("--images", type=int, default=100, metavar="N", help="uploads to make (default 100)")
+    parser.add_argument(
+        "--faults",
+        default=DEFAULT_FAULTS,
+        metavar="SPEC",
+        help=f"fault setting, kinds s3 dynamodb lambda drop dup delay (default {DEFAULT_FAULTS}; 'off')",
+    )
+    parser.add_argument("--seed", type=int, help="seed of the faults (default: from SPEC, or 1)")
+    parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="soak the local stack of a running imgflow serve at this AWS endpoint (default: start one here)",
+    )
+    parser.add_argument("--corpus", type=Path, help="also upload the files of this folder (e.g. a corpus)")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=16,
+        metavar="K",
+        help="upload while fewer than K executions run (default 16; 0: no cap)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, metavar="S", help="seconds to wait per phase"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit status 0 when nothing was lost, duplicated, stuck or wrong."""
+    from imgflow.local.faults import FaultSpecError
+
+    if args.images < 1:
+        print("imgflow soak: --images must be at least 1", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    try:
+        outcome = soak(
+            images=args.images,
+            fault_spec=args.faults,
+            seed=args.seed,
+            endpoint=args.endpoint,
+            corpus=args.corpus,
+            timeout_s=args.timeout,
+            max_in_flight=args.max_in_flight,
+        )
+    except (FaultSpecError, stacks.StackNotFound, TimeoutError) as exc:
+        print(f"imgflow soak: {exc}", file=sys.stderr)
+        return 2
+    print(outcome.line(time.monotonic() - started), flush=True)
+    return 0 if outcome.ok else 1
