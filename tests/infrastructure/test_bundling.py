@@ -1,7 +1,10 @@
-"""One real bundle: a task asset from the local pip bundler holds its handler, imgflow and Linux Pillow."""
+"""Real bundles: a task asset holds its handler, imgflow, Linux Pillow and pillow-heif; a HEIC opens."""
 
 from __future__ import annotations
 
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,7 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
 from imgflow.functions import TASKS
-from infra.bundling import python_code
+from infra.bundling import LocalPipBundler, python_code
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
 from infra.constructs.functions import TASK_REQUIREMENTS
 
@@ -57,6 +60,19 @@ def test_task_bundle_holds_handler_imgflow_and_target_pillow(tmp_path: Path) -> 
     wheel = (dist / "WHEEL").read_text()
     assert "manylinux" in wheel and arch in wheel
     assert dist.name.startswith("pillow-13.0.0"), "the pin in requirements/lambda.txt"
+    # HEIC support for the target: pillow-heif's wheel and its native module (libheif, libde265 beside it).
+    (heif_dist,) = bundle.glob("pillow_heif-*.dist-info")
+    heif_wheel = (heif_dist / "WHEEL").read_text()
+    assert (
+        "manylinux" in heif_wheel
+        and arch in heif_wheel
+        and f"cp{PYTHON_VERSION.replace('.', '')}" in heif_wheel
+    )
+    (native,) = bundle.glob("_pillow_heif.*.so")
+    assert native.name == f"_pillow_heif.cpython-{PYTHON_VERSION.replace('.', '')}-{arch}-linux-gnu.so"
+    assert int.from_bytes(native.read_bytes()[18:20], "little") == ELF_MACHINE[config.architecture]
+    libs = {p.name.split("-")[0] for p in (bundle / "pillow_heif.libs").iterdir()}
+    assert {"libheif", "libde265"} <= libs
 
 
 def test_api_bundle_draws_the_workflow_graph_from_its_own_asl_file(tmp_path: Path) -> None:
@@ -106,3 +122,39 @@ def test_api_bundle_draws_the_workflow_graph_from_its_own_asl_file(tmp_path: Pat
     assert path == str(bundle / "statemachine" / "ingest.asl.json")  # the bundle's copy, not the repo's
     names = {s["name"] for s in graph["states"]}
     assert {"Claim", "Validate", "Resize", "ExtractMeta", "Failed"} <= names
+
+
+@pytest.mark.slow
+def test_the_task_requirements_open_a_heic_when_bundled(tmp_path: Path, corpus: Path) -> None:
+    """The same requirements and bundler, for this machine's platform (the target's .so cannot run here):
+    a fresh interpreter that sees only the bundle opens the iPhone HEIC through imgflow's own code."""
+    machine = platform.machine()
+    bundler = LocalPipBundler(
+        ["tasks/__init__.py", "tasks/extract_meta"],
+        TASK_REQUIREMENTS,
+        [f"manylinux_2_28_{machine}", f"manylinux2014_{machine}"],
+        f"{sys.version_info.major}.{sys.version_info.minor}",
+    )
+    bundler.try_bundle(str(tmp_path), None)
+    probe = (
+        "import sys; sys.path[:0] = [sys.argv[1]]\n"
+        "import PIL, pillow_heif\n"
+        "assert PIL.__file__.startswith(sys.argv[1]) and pillow_heif.__file__.startswith(sys.argv[1])\n"
+        "from imgflow.config import Limits\n"
+        "from tasks.extract_meta.metadata import extract_metadata\n"
+        "from imgflow.imaging import open_image\n"
+        "data = open(sys.argv[2], 'rb').read()\n"
+        "meta = extract_metadata(data, Limits())\n"
+        "im = open_image(data, Limits()); im.load()\n"
+        "print(meta['format'], meta['exif']['model'], im.size)\n"
+    )
+    heic = corpus / "exif-camera" / "heic" / "IMG_5195.HEIC"
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(tmp_path), str(heic)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "HEIF iPhone 11 Pro Max (2566, 3313)"
