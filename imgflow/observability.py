@@ -26,7 +26,7 @@ class LazyXRayProvider:
     def _load(self) -> Any:
         with self._lock:
             if self._recorder is None:
-                from aws_xray_sdk.core import patch, patch_all, xray_recorder  # noqa: PLC0415
+                from aws_xray_sdk.core import patch, patch_all, xray_recorder
 
                 xray_recorder.patch, xray_recorder.patch_all = patch, patch_all
                 if self.tracer is not None and not self.tracer.disabled:
