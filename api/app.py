@@ -45,6 +45,7 @@ from api.models import (
 )
 from imgflow import keys
 from imgflow.config import settings
+from imgflow.errors import TransientError
 from imgflow.observability import logger
 from imgflow.records import Status
 
@@ -386,6 +387,15 @@ def _early(status: int, message: str) -> dict[str, Any]:
         "body": json.dumps({"statusCode": status, "message": message}),
         "isBase64Encoded": False,
     }
+
+
+@app.exception_handler(TransientError)
+def _busy(exc: TransientError) -> Response:
+    # DynamoDB or S3 throttled or failed for a moment (named by imgflow.aws): the caller may retry.
+    logger.warning("storage busy", extra={"error": type(exc).__name__, "detail": str(exc)[:300]})
+    response = _json_error(503, "the service is busy; retry in a moment")
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 @app.exception_handler(Exception)

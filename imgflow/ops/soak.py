@@ -252,7 +252,12 @@ def _run_facts(stack: stacks.Stack, arn: str) -> tuple[str, str, str, bool, int]
 
 
 def read_outcome(
-    stack: stacks.Stack, uploads: list[Upload], expected: dict[str, str], *, workers: int = 4
+    stack: stacks.Stack,
+    uploads: list[Upload],
+    expected: dict[str, str],
+    *,
+    workers: int = 4,
+    histories: bool = True,
 ) -> Outcome:
     """Count from the records (final status per upload) and the execution histories (who wrote it)."""
     repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
@@ -278,6 +283,8 @@ def read_outcome(
         else:
             out.lost += 1
             out.details.append(f"lost: {u.file.name} {u.image_id} {status}")
+    if not histories:
+        return out
     sfn = stack.client("stepfunctions")
     pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.ingest_arn)
     arns = [e["executionArn"] for page in pages for e in page["executions"]]
@@ -359,6 +366,11 @@ def soak(
         wait_quiet(stack, url, timeout_s=timeout_s)
         state = faults.set_remote(url, "off")
         _log("injected: " + ", ".join(f"{k}={v}" for k, v in sorted(state["injected"].items())))
+        before = read_outcome(stack, uploads, expected, histories=False)
+        _log(
+            f"before the repair: lost={before.lost} stuck={before.stuck} wrong={before.wrong} "
+            + " ".join(f"{k}={v}" for k, v in sorted(before.statuses.items()))
+        )
         for summary in repair(stack, url, timeout_s=timeout_s):
             _log("repair: " + json.dumps(summary, default=str))
         outcome = read_outcome(stack, uploads, expected)
