@@ -159,8 +159,22 @@ def list_images(
     tag: Annotated[Tag | None, Query(description="Only images with this tag")] = None,
 ) -> ImagePage:
     return service.list_images(
-        owner(), settings(), limit=limit, cursor=cursor, status=status, since=since, until=until, tag=tag
+        owner(),
+        settings(),
+        limit=limit,
+        cursor=cursor,
+        status=status,
+        since=since,
+        until=until,
+        tag=tag,
+        accept=_accept(),
     )
+
+
+def _accept() -> str | None:
+    """The client's Accept header: renditions come in the best format it names (AVIF, WebP, else JPEG)."""
+    headers = app.current_event.headers or {}
+    return next((v for k, v in headers.items() if k.lower() == "accept"), None)
 
 
 @app.get(
@@ -181,7 +195,9 @@ def get_image(
     ),
     download: Annotated[bool, Query(description="Download as an attachment with the file name")] = False,
 ) -> ImageDetail:
-    return service.get_image(owner(), image_id, settings(), expires=expires, download=download)
+    return service.get_image(
+        owner(), image_id, settings(), expires=expires, download=download, accept=_accept()
+    )
 
 
 @app.get(

@@ -197,6 +197,7 @@ def list_images(
     since: datetime | None = None,
     until: datetime | None = None,
     tag: str | None = None,
+    accept: str | None = None,
 ) -> ImagePage:
     """The owner's images, newest first: a Query on the by_owner index, resumable with a signed cursor."""
     filters = {
@@ -237,13 +238,46 @@ def list_images(
     next_cursor = (
         cursors.encode(next_key, owner=owner, query=query, secret=settings.cursor_key) if next_key else None
     )
-    return ImagePage(items=[_list_item(i, settings) for i in items], next_cursor=next_cursor)
+    return ImagePage(items=[_list_item(i, settings, accept) for i in items], next_cursor=next_cursor)
 
 
-def _list_item(record: dict[str, Any], settings: Settings) -> ImageListItem:
+#: Rendition formats, best first: a client gets the best one it accepts of each rendition (JPEG/PNG always).
+_PREFERENCE = ("AVIF", "WEBP", "JPEG", "PNG")
+_ACCEPT_TYPES = {"image/avif": "AVIF", "image/webp": "WEBP"}
+
+
+def accepted_formats(accept: str | None) -> set[str]:
+    """Rendition formats a client can show, from its Accept header: WebP/AVIF only when named (q > 0)."""
+    formats = {"JPEG", "PNG"}
+    for part in (accept or "").split(","):
+        media, *params = (item.strip() for item in part.split(";"))
+        quality = next((p.partition("=")[2] for p in params if p.replace(" ", "").startswith("q=")), "1")
+        with contextlib.suppress(ValueError):
+            if media.lower() in _ACCEPT_TYPES and float(quality) > 0:
+                formats.add(_ACCEPT_TYPES[media.lower()])
+    return formats
+
+
+def best_renditions(renditions: list[dict[str, Any]], accept: str | None) -> list[dict[str, Any]]:
+    """One entry per rendition name: the best format the client accepts among those encoded (a spec's
+    ``alternates``); a rendition made in one format only is kept whatever the client says."""
+    accepted = accepted_formats(accept)
+
+    def rank(r: dict[str, Any]) -> tuple[bool, int]:
+        fmt = r.get("format", "")
+        return fmt not in accepted, _PREFERENCE.index(fmt) if fmt in _PREFERENCE else len(_PREFERENCE)
+
+    chosen: dict[str, dict[str, Any]] = {}
+    for r in renditions:
+        if r["name"] not in chosen or rank(r) < rank(chosen[r["name"]]):
+            chosen[r["name"]] = r
+    return list(chosen.values())
+
+
+def _list_item(record: dict[str, Any], settings: Settings, accept: str | None = None) -> ImageListItem:
     """A list entry, with a presigned GET of the smallest rendition for a gallery (not an access)."""
     thumbnail_url = None
-    renditions = record.get("renditions") or []
+    renditions = best_renditions(record.get("renditions") or [], accept)
     if record["status"] == Status.PROCESSED and renditions:
         smallest = min(renditions, key=lambda r: max(int(r["width"]), int(r["height"])))
         thumbnail_url = _presigned_get(
@@ -270,7 +304,13 @@ def _presigned_get(bucket: str, key: str, expires: int, download_as: str | None,
     return url
 
 
-_RENDITION_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "PNG": "image/png", "GIF": "image/gif"}
+_RENDITION_TYPES = {
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+}
 
 
 def get_image(
@@ -280,6 +320,7 @@ def get_image(
     *,
     expires: int = DEFAULT_GET_EXPIRES_S,
     download: bool = False,
+    accept: str | None = None,
 ) -> ImageDetail:
     """The record with presigned GETs (expiry capped).
 
@@ -298,7 +339,7 @@ def get_image(
     renditions: list[RenditionView] = []
     original_url = None
     if record["status"] == Status.PROCESSED:
-        for r in record.get("renditions") or []:
+        for r in best_renditions(record.get("renditions") or [], accept):
             ext = PurePosixPath(r["key"]).suffix
             renditions.append(
                 RenditionView(

@@ -20,8 +20,20 @@ from imgflow.records import ImageRepository
 #: Content types an upload may declare. The content decides in the end (validate never trusts this);
 #: octet-stream lets a client send a file it cannot type, to get a verdict and a record for it.
 ALLOWED_CONTENT_TYPES = frozenset(
-    {"image/jpeg", "image/png", "image/gif", "image/webp", "application/octet-stream"}
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "image/heif",
+        "image/avif",
+        "application/octet-stream",
+    }
 )
+# Python 3.11's table lacks the phone formats.
+for _type, _ext in (("image/heic", ".heic"), ("image/heif", ".heif"), ("image/avif", ".avif")):
+    mimetypes.add_type(_type, _ext)
 UPLOAD_EXPIRES_S = 900
 
 

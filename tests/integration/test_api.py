@@ -420,3 +420,23 @@ def test_bad_input_is_a_clear_4xx(
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.json()["message"] and "Traceback" not in response.text
+
+
+def test_renditions_come_in_the_best_format_the_client_accepts() -> None:
+    from api.service import accepted_formats, best_renditions
+
+    renditions = [
+        {"name": "thumb", "format": "JPEG"},
+        {"name": "thumb", "format": "WEBP"},
+        {"name": "thumb", "format": "AVIF"},
+        {"name": "large", "format": "JPEG"},
+        {"name": "only_avif", "format": "AVIF"},
+    ]
+    chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+    old = "image/webp,*/*"
+    assert accepted_formats(None) == {"JPEG", "PNG"}
+    assert accepted_formats("image/avif;q=0, image/webp;q=0.5") == {"JPEG", "PNG", "WEBP"}
+    pick = {r["name"]: r["format"] for r in best_renditions(renditions, chrome)}
+    assert pick == {"thumb": "AVIF", "large": "JPEG", "only_avif": "AVIF"}
+    assert {r["name"]: r["format"] for r in best_renditions(renditions, old)}["thumb"] == "WEBP"
+    assert {r["name"]: r["format"] for r in best_renditions(renditions, "*/*")}["thumb"] == "JPEG"
