@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
+
+# jsii prints Node 20's end-of-life banner as Python bytes reprs (b'!!  Node 20 is ...'), before every
+# synth; Node 20 is a supported runtime here (README), so it is silenced as `python -m infra.synth` does.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import App, Environment
 
@@ -50,7 +55,10 @@ def build_app(
 
 
 def main() -> None:
-    app, _ = build_app()
+    try:
+        app, _ = build_app()
+    except ValueError as exc:  # a mistyped or invalid context value (-c key=value): one line, no traceback
+        sys.exit(f"imgflow CDK app: {exc}")
     app.synth()
 
 

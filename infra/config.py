@@ -6,6 +6,7 @@ Every key has a default, so ``cdk synth`` works with no context at all. The keys
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -77,6 +78,21 @@ _RETENTION: dict[int, str] = {
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 
+class ConfigError(ValueError):
+    """A context value the app cannot use; its message is one line for the person who typed it."""
+
+
+def _unknown_keys_message(unknown: list[str]) -> str:
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, CONTEXT_KEYS, n=1, cutoff=0.6)
+        parts.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"unknown context key {', '.join(parts)}; the keys are {', '.join(sorted(CONTEXT_KEYS))} "
+        "(infra/README.md)"
+    )
+
+
 def _bool(value: Any, default: bool) -> bool:
     if value is None:
         return default
@@ -135,7 +151,7 @@ class StageConfig:
         """Read every key from the construct tree's context (cdk.json, ``-c``, or ``App(context=...)``)."""
         unknown = [k for k in _context_keys(node) if k not in CONTEXT_KEYS]
         if unknown:
-            raise ValueError(f"unknown context keys {unknown}; known: {sorted(CONTEXT_KEYS)}")
+            raise ConfigError(_unknown_keys_message(unknown))
         get = node.try_get_context
         origins = get("allowedOrigins")
         if isinstance(origins, str):

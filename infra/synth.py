@@ -1,6 +1,7 @@
-"""``python -m infra.synth``: synthesize the whole system offline to cdk.out/ with cdk-nag on.
+"""``python -m infra.synth``: synthesize the whole system without AWS to cdk.out/ with cdk-nag on.
 
-No AWS credentials, no Docker: Lambda code is bundled by pip (manylinux wheels) on this machine.
+No AWS credentials, no Docker: Lambda code is bundled by pip on this machine, from manylinux wheels it
+downloads from PyPI (so bundling needs the package registry; ``--no-bundling`` needs nothing).
 Extra context as with the CLI: ``python -m infra.synth -c stage=prod -c existingBucketName=my-bucket``.
 Exits non-zero on any cdk-nag error (CDK prints each finding and writes cdk.out/validation-report.json).
 """
@@ -42,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_bundling:
         context["aws:cdk:bundling-stacks"] = []
     started = time.monotonic()
-    app, stack = build_app(context, args.outdir)
+    try:
+        app, stack = build_app(context, args.outdir)
+    except ValueError as exc:  # a mistyped or invalid context value: one line, no traceback
+        print(f"synth: {exc}", file=sys.stderr)
+        return 2
     try:
         assembly = app.synth()
     except RuntimeError as exc:  # cdk-nag (or another validation plugin) found errors

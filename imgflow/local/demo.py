@@ -155,8 +155,40 @@ def _why(row: dict[str, Any]) -> str:
     return f"{code}: {message}"[:160] if code and message and message != code else code
 
 
+#: The table's columns (the README names them): size is the display size, after EXIF orientation;
+#: renditions are the distinct sizes made; run s is the execution's duration (see ``table_notes``).
+TABLE_COLUMNS = ("file", "status", "size", "renditions", "camera", "taken at", "GPS", "run s", "reason")
+
+
+def shared_encodings(row: dict[str, Any]) -> list[list[str]]:
+    """Names of renditions that share one encoding (one key): an image smaller than a size is not upscaled."""
+    by_key: dict[str, list[str]] = {}
+    for r in row["renditions"]:
+        by_key.setdefault(r["key"], []).append(r["name"])
+    return [names for names in by_key.values() if len(names) > 1]
+
+
+def table_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """What the numbers mean, under the table: the run time includes queueing; shared encodings."""
+    notes = [
+        f"run s: each file's execution, start to final record, including the time it queued behind the other "
+        f"{len(rows) - 1} files sent at the same moment (the local engine shares this machine's CPUs)."
+        if len(rows) > 1
+        else "run s: the file's execution, start to final record."
+    ]
+    shared = [(Path(r["file"]).name, names) for r in rows for names in shared_encodings(r)]
+    if shared:
+        name, names = shared[0]
+        notes.append(
+            f"renditions: the distinct sizes. {len(shared)} file(s) are smaller than a rendition size, and "
+            f"renditions of the same size share one encoding (e.g. {name}: {' and '.join(names)} are one "
+            "object in S3, one file in --out)."
+        )
+    return notes
+
+
 def format_table(rows: Iterable[dict[str, Any]]) -> str:
-    header = ("file", "status", "size", "renditions", "camera", "taken at", "GPS", "time s", "reason")
+    header = TABLE_COLUMNS
     lines = [header]
     for row in rows:
         size = f"{row['width']}x{row['height']}" if row["width"] else ""
@@ -181,8 +213,11 @@ def format_table(rows: Iterable[dict[str, Any]]) -> str:
     )
 
 
-def write_out(out: Path, cloud: LocalCloud, rows: list[dict[str, Any]]) -> None:
-    """Renditions and records of each file under ``out``."""
+def write_out(out: Path, cloud: LocalCloud, rows: list[dict[str, Any]]) -> str:
+    """Renditions and records of each file under ``out``; returns what was written, in words.
+
+    Renditions that share one encoding (see ``shared_encodings``) are one object, so one file.
+    """
     s3 = cloud.client("s3")
     (out / "records").mkdir(parents=True, exist_ok=True)
     with (out / "results.jsonl").open("w") as results:
@@ -194,6 +229,10 @@ def write_out(out: Path, cloud: LocalCloud, rows: list[dict[str, Any]]) -> None:
                 target = out / "renditions" / stem / Path(rendition["key"]).name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 s3.download_file(cloud.settings.renditions_bucket, rendition["key"], str(target))
+    listed = sum(len(row["renditions"]) for row in rows)
+    files = len({(row["image_id"], r["key"]) for row in rows for r in row["renditions"]})
+    shared = "" if files == listed else ", fewer than renditions because renditions of one size share a file"
+    return f"written to {out}: {len(rows)} records, {files} rendition files for {listed} renditions{shared}"
 
 
 def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout: float = 600.0) -> int:
@@ -221,17 +260,17 @@ def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout
                 uploads = list(pool.map(lambda p: upload(p, cloud, session), files))
             records = wait_for_records(cloud, uploads, timeout=timeout, progress=len(files) > 20)
             rows = [result_row(u, records.get(u.image_id, {"status": "MISSING"})) for u in uploads]
-            if out:
-                write_out(out, cloud, rows)
+            written = write_out(out, cloud, rows) if out else ""
         if as_json:
             for row in rows:
                 print(json.dumps(row))
         else:
             print(format_table(rows))
+            print("\n".join(["", *table_notes(rows)]))
         final = sum(1 for r in rows if r["status"] in FINAL_STATUSES)
         print(
             f"{final}/{len(rows)} files reached a final record in {time.monotonic() - started:.1f}s"
-            + (f"; written to {out}" if out else ""),
+            + (f"; {written}" if written else ""),
             file=sys.stderr,
         )
         return 0 if final == len(rows) else 1

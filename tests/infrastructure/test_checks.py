@@ -1,4 +1,4 @@
-"""The offline checks CI relies on: cdk-nag, cfn-lint and asl-validator, all run from pytest."""
+"""The checks CI runs without AWS: cdk-nag, cfn-lint and asl-validator, all run from pytest."""
 
 from __future__ import annotations
 

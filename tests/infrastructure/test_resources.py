@@ -180,3 +180,22 @@ def test_stage_config_rejects_mistakes() -> None:
     with pytest.raises(ValueError):
         StageConfig(log_retention_days=31)
     assert "existingBucketName" in CONTEXT_KEYS
+
+
+def test_a_mistyped_context_key_is_one_line_not_a_traceback() -> None:
+    """What `npx cdk synth -c stgae=prod` shows: the CLI hands context to the app in CDK_CONTEXT_JSON."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSII_")}  # as a fresh shell has it
+    env = {**env, "CDK_CONTEXT_JSON": json.dumps({"stgae": "prod"}), "CDK_OUTDIR": "/nonexistent"}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.app"], capture_output=True, text=True, env=env, check=False, timeout=120
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], (
+        "one line, no traceback, no Node banner in bytes"
+    )
+    assert "unknown context key 'stgae' (did you mean 'stage'?)" in done.stderr
