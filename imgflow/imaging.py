@@ -59,6 +59,8 @@ PILLOW_ERRORS: tuple[type[BaseException], ...] = (
     zlib.error,
     Image.DecompressionBombError,
     Image.DecompressionBombWarning,
+    # Pillow's AVIF plugin: "Failed to decode frame 0: Decoding of color planes failed" (found by tests/fuzz).
+    RuntimeError,
 )
 
 ORIENTATION_TAG = 0x0112

@@ -1,5 +1,7 @@
 """Mutation fuzzing of ``validate`` and ``extract_meta``: seeds, mutators, verdicts, timings.
 
+Formats: JPEG, PNG, GIF, WebP, AVIF and HEIC seeds (the ISO-BMFF ones get the generic mutations).
+
 A case is a seed image (generated here, or a small file of the shared corpus) with 1-3 stacked mutations:
 bit flips, interesting bytes, truncation, byte-range insert/delete/duplicate, splices of two seeds, and
 format-aware edits (header width/height, PNG chunks with or without a fixed CRC, JPEG marker segments,
@@ -31,6 +33,7 @@ from typing import Any
 
 from PIL import Image
 
+from imgflow import imaging
 from imgflow.config import Limits, Settings
 from imgflow.errors import ImageRejected
 from imgflow.functions import TASKS
@@ -108,6 +111,9 @@ def generated_seeds() -> dict[str, bytes]:
     save("lossy.webp", base, "WEBP", quality=70, exif=_exif())
     save("lossless.webp", rgba, "WEBP", lossless=True)
     save("animated.webp", base, "WEBP", save_all=True, append_images=[base.rotate(90)], duration=50)
+    save("photo.avif", base, "AVIF", quality=60, exif=_exif(8))
+    imaging._ensure_heif()  # registered as validate registers it (no thumbnails, depth or auxiliary images)
+    save("photo.heic", base, "HEIF", quality=60, exif=_exif(6))
     return seeds
 
 
@@ -567,7 +573,7 @@ def _cases(
             _verdict("validate", functools.partial(validate_image, data, limits), budgets["validate"]),
             _verdict(
                 "extract_meta",
-                functools.partial(extract_metadata, data, max_pixels=limits.max_pixels),
+                functools.partial(extract_metadata, data, limits),
                 budgets["extract_meta"],
             ),
         ]
