@@ -190,6 +190,8 @@ class RunState(BaseModel):
     iteration: int | None = Field(None, description="The Map iteration it ran in")
     input: str | None = Field(None, description="The state's input (JSON text, trimmed)")
     output: str | None = Field(None, description="The state's output (JSON text, trimmed)")
+    iterations: int | None = Field(None, description="Items of an inline Map")
+    map_run: dict[str, Any] | None = Field(None, description="A Distributed Map's run: arn, status, items")
 
 
 class RunTimeline(BaseModel):

@@ -256,7 +256,7 @@ def parse(events: list[dict[str, Any]], execution: dict[str, Any]) -> dict[str, 
                 "input": trim(s.input),
                 "output": trim(s.output),
                 **({"map_run_arn": s.map_run_arn} if s.map_run_arn else {}),
-                **({"iterations": s.iterations} if s.iterations is not None else {}),
+                **({"iterations": s.iterations} if s.iterations is not None and not s.map_run_arn else {}),
             }
         )
     started, stopped = execution.get("startDate"), execution.get("stopDate")
@@ -324,4 +324,22 @@ def timeline(sfn_client: Any, execution_arn: str) -> dict[str, Any]:
         if not token:
             break
         kwargs["nextToken"] = token
-    return parse(events, execution)
+    run = parse(events, execution)
+    for state in run["states"]:
+        if state.get("map_run_arn"):  # a Distributed Map: its iterations are child executions of a Map Run
+            state["map_run"] = _map_run(sfn_client, state["map_run_arn"])
+    return run
+
+
+def _map_run(sfn_client: Any, arn: str) -> dict[str, Any]:
+    """A Distributed Map's run: status and item counts (moto has no DescribeMapRun: the ARN alone)."""
+    try:
+        described = sfn_client.describe_map_run(mapRunArn=arn)
+    except Exception:  # not implemented locally, not allowed, gone: the ARN alone still helps
+        return {"arn": arn}
+    counts = described.get("itemCounts") or {}
+    return {
+        "arn": arn,
+        "status": described.get("status"),
+        "items": {k: counts[k] for k in ("total", "succeeded", "failed", "running") if k in counts},
+    }

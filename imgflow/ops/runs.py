@@ -165,6 +165,11 @@ def _notes(state: dict[str, Any]) -> str:
         notes.append(f"{state['error']['error']}: {cause}" if cause else state["error"]["error"])
     if state.get("caught_by"):
         notes.append(f"caught -> {state['caught_by']}")
+    items = (state.get("map_run") or {}).get("items")
+    if items:
+        notes.append("map run: " + ", ".join(f"{v} {k}" for k, v in items.items()))
+    elif state.get("iterations") is not None:
+        notes.append(f"{state['iterations']} iterations")
     return "; ".join(notes)
 
 
