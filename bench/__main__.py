@@ -1,4 +1,4 @@
-"""``python -m bench [A B C D E] [--quick]``: one result line per task (see bench/README.md)."""
+"""``python -m bench [A B C D E F G H W] [--quick]``: one result line per task (see bench/README.md)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 from bench import sharp as sharp_setup
+from bench.formats import task_f, task_g, task_h, task_w
 from bench.sharp import SharpWorker
 from bench.tasks import CORPUS, PHOTOS, Detail, Fields, task_a, task_b, task_c, task_d, task_e, write_detail
 
-TASKS = ("A", "B", "C", "D", "E")
+TASKS = ("A", "B", "C", "D", "E", "F", "G", "H", "W")
+OTHERS = {"C": task_c, "D": task_d, "E": task_e, "F": task_f, "G": task_g, "H": task_h, "W": task_w}
 ORDER = ("ratio_vs_sharp", "ratio_vs_naive", "peak_rss_mib", "psnr_db", "ssim", "full_decodes")
 
 
@@ -30,7 +32,7 @@ def _fmt(value: float | int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("tasks", nargs="*", choices=[*TASKS, []], metavar="TASK", help="A B C D E (all)")
+    parser.add_argument("tasks", nargs="*", choices=[*TASKS, []], metavar="TASK", help="A-H, W (all)")
     parser.add_argument("--quick", action="store_true", help="few rounds, 20 images for E: a smoke run")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "last.json")
     args = parser.parse_args(argv)
@@ -45,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()}".strip(),
             "python": sys.version.split()[0],
             "quick": args.quick,
+            "load_avg_start": os.getloadavg(),
         }
     }
+    print(f"bench: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at start", file=sys.stderr)
     sharp: SharpWorker | None = None
     if {"A", "B"} & set(chosen):
         reason = sharp_setup.setup()
@@ -60,17 +64,15 @@ def main(argv: list[str] | None = None) -> int:
                 fields, detail = task_a(sharp, args.quick)
             elif task == "B":
                 fields, detail = task_b(sharp, args.quick)
-            elif task == "C":
-                fields, detail = task_c(args.quick)
-            elif task == "D":
-                fields, detail = task_d(args.quick)
             else:
-                fields, detail = task_e(args.quick)
+                fields, detail = OTHERS[task](args.quick)
             results[task] = {"fields": fields, **detail}
             print(line(task, fields), flush=True)
     finally:
         if sharp:
             sharp.__exit__()
+    results["meta"]["load_avg_end"] = os.getloadavg()
+    print(f"bench: load average {os.getloadavg()[0]:.1f} at the end", file=sys.stderr)
     write_detail(results, args.out)
     print(f"bench: details in {args.out}", file=sys.stderr)
     return 0

@@ -194,7 +194,7 @@ def task_c(quick: bool) -> tuple[Fields, Detail]:
 _RSS_CHILD = """
 import sys
 kind, path = sys.argv[1], sys.argv[2]
-from imgflow.config import DEFAULT_RENDITIONS
+from imgflow.config import DEFAULT_RENDITIONS, Limits
 data = open(path, "rb").read()
 if kind == "imgflow":
     from tasks.resize.renditions import render
