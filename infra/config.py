@@ -46,7 +46,7 @@ CONTEXT_KEYS: dict[str, str] = {
     "rejectedUploadDays": "days before an original tagged imgflow-verdict=rejected expires (default 7)",
     "alarmEmail": "e-mail address subscribed to the alarm topic (optional)",
     "maxBytes": "largest accepted upload, bytes (default from imgflow.config.Limits)",
-    "maxPixels": "largest accepted image, pixels (default from imgflow.config.Limits)",
+    "maxPixels": "an extra cap on pixels over the per-format budgets of imgflow/budget.py (0, default: none)",
     "renditions": "JSON list of renditions (IMGFLOW_RENDITIONS), default imgflow.config.DEFAULT_RENDITIONS",
 }
 
