@@ -179,8 +179,9 @@ def table_notes(rows: list[dict[str, Any]]) -> list[str]:
     shared = [(Path(r["file"]).name, names) for r in rows for names in shared_encodings(r)]
     if shared:
         name, names = shared[0]
+        smaller = len({n for n, _ in shared})
         notes.append(
-            f"renditions: the distinct sizes. {len(shared)} file(s) are smaller than a rendition size, and "
+            f"renditions: the distinct sizes. {smaller} file(s) are smaller than a rendition size, and "
             f"renditions of the same size share one encoding (e.g. {name}: {' and '.join(names)} are one "
             "object in S3, one file in --out)."
         )
