@@ -142,7 +142,10 @@ def _states(events: list[dict[str, Any]]) -> tuple[list[_State], dict[int, _Stat
             if prev in branch_start:  # the first state of a Parallel branch or a Map iteration
                 state.parent, state.iteration = branch_start[prev]
             elif prev in owner:  # after a sibling (its Next, or a Catch)
-                state.parent, state.iteration = owner[prev].parent, owner[prev].iteration
+                before = owner[prev]
+                state.parent, state.iteration = before.parent, before.iteration
+                if before.exited is None and before.failed:  # caught without an exit event
+                    before.caught_by = state.name
             else:
                 parent = innermost_open()
                 while parent is not None and not parent.is_compound:
@@ -185,7 +188,8 @@ def _states(events: list[dict[str, Any]]) -> tuple[list[_State], dict[int, _Stat
     for s in reversed(states):
         if s.type == "Fail":
             s.compound_error = _fail_error(s, execution_error)
-        if s.parent is not None and s.failed and s.exited is None and s.parent.compound_error is None:
+        uncaught = s.exited is None and s.caught_by is None
+        if s.parent is not None and s.failed and uncaught and s.parent.compound_error is None:
             s.parent.compound_error = (
                 s.compound_error
                 or (s.failures[-1] if s.failures else None)
@@ -233,7 +237,7 @@ def parse(events: list[dict[str, Any]], execution: dict[str, Any]) -> dict[str, 
             error = s.failures[-1]
         if s.type == "Fail":
             status = "FAILED"
-        elif s.exited is not None:
+        elif s.exited is not None or s.caught_by:
             status = "CAUGHT" if s.failed else "SUCCEEDED"
         else:
             status = "RUNNING" if running and not s.failed else "FAILED"
