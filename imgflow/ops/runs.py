@@ -238,7 +238,7 @@ def add_parser(subparsers: Any) -> None:
         "runs",
         help="recent workflow executions; `runs show ARN|IMAGE_ID` for one, state by state",
         description="Recent executions of every imgflow state machine (newest first), or with `show` one "
-        "execution state by state. Options of the stack go after the subcommand.",
+        "execution state by state.",
     )
     parser.add_argument("--status", choices=STATUSES, type=str.upper, help="only executions in this status")
     parser.add_argument("--image", metavar="ID", help="only the executions of this image")
@@ -257,6 +257,10 @@ def add_parser(subparsers: Any) -> None:
     )
     show.add_argument("--json", action="store_true", help="the timeline as one JSON object")
     stacks.add_arguments(show)
+    # The stack options work before `show` too: the subcommand's defaults must not overwrite them.
+    for action in show._actions:
+        if action.dest in ("endpoint", "stack", "region", "json"):
+            action.default = argparse.SUPPRESS
 
 
 def run(args: argparse.Namespace) -> int:

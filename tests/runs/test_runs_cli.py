@@ -170,3 +170,11 @@ def test_an_unknown_target_gets_one_line(cloud: LocalCloud, capsys: pytest.Captu
     assert code == 1 and err.count("\n") == 1 and "neither an image id" in err
     code, _, err = imgflow(cloud, capsys, "--image", keys.new_image_id())
     assert code == 1 and err.startswith("imgflow runs: no image ")
+
+
+def test_stack_options_work_before_and_after_show() -> None:
+    from imgflow.cli import _parser
+
+    for argv in (["runs", "--endpoint", "E", "show", "X"], ["runs", "show", "X", "--endpoint", "E"]):
+        args = _parser().parse_args(argv)
+        assert (args.endpoint, args.target, args.runs_command) == ("E", "X", "show"), argv
