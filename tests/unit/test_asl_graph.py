@@ -106,3 +106,10 @@ def test_choice_rules_default_and_map_iterations() -> None:
         ("Check", "Stop", "choice", "$.b NumericEquals 2"),
         ("Check", "Stop", "default", None),
     ]
+
+
+def test_every_ingest_state_says_what_it_does_in_a_sentence() -> None:
+    """What operators read in the console next to each state (and the web page's graph shows)."""
+    for state in asl_graph.workflow_graph("ingest")["states"]:
+        comment = state["comment"]
+        assert comment[:1].isupper() and comment.endswith(".") and len(comment.split()) >= 6, state["name"]
