@@ -403,13 +403,18 @@ def _delete_keys(bucket: str, object_keys: set[str]) -> None:
 
 
 def delete_image(owner: str, image_id: str, settings: Settings) -> None:
-    """Original, renditions, then the record (last, so a retry after a partial failure finishes the job)."""
+    """The record becomes a tombstone first, then the original and renditions go.
+
+    Tombstone first: a run still working on the image checks for it after writing its renditions (resize)
+    and when it finishes (record), and removes what it wrote; what it wrote before that check is in the
+    listing below. Either way no rendition outlives the image.
+    """
     repo = _repo(settings)
     record = repo.get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
-    if record is None:
+    if record is None or not repo.delete(image_id, owner):
         raise NotFound()
     if record["status"] == Status.PROCESSING and record.get("execution_arn"):
-        # A run still working on it would write renditions and the record back (ended already: fine).
+        # No use finishing a deleted image (a task already running completes and cleans up after itself).
         with contextlib.suppress(ClientError):
             aws.client("stepfunctions").stop_execution(
                 executionArn=record["execution_arn"], cause="image deleted"
@@ -429,7 +434,6 @@ def delete_image(owner: str, image_id: str, settings: Settings) -> None:
     renditions.update(obj["Key"] for page in pages for obj in page.get("Contents", []))
     if renditions:
         _delete_keys(settings.renditions_bucket, renditions)
-    repo.delete(image_id, owner)
 
 
 def reprocess(owner: str, image_id: str, settings: Settings, *, reason: str = "api") -> ReprocessAccepted:

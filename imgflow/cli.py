@@ -29,10 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print a bearer token for a local user of imgflow serve")
     token.add_argument("name", help="user name (the owner of the images): [A-Za-z0-9_-]{1,128}")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
-    from imgflow.ops import runs, soak
+    from imgflow.ops import reprocess, runs, soak
 
     runs.add_parser(commands)
     soak.add_parser(commands)
+    reprocess.add_parser(commands)
     return parser
 
 
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from imgflow.ops import soak
 
         return soak.run(args)
+    if args.command == "reprocess":
+        from imgflow.ops import reprocess
+
+        return reprocess.main(args)
     return 2
 
 

@@ -5,15 +5,18 @@ Everything has a default that works in the local mode; CDK sets the same names o
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-#: Bump when what the pipeline produces changes (renditions, metadata fields):
-#: records carry it, and reprocessing finds the records made by older versions.
-PIPELINE_VERSION = 1
+#: Bump when the task code changes what it produces for the same spec (a new metadata field, another
+#: resampling filter...). The spec itself (renditions, formats, limits) is hashed into the pipeline
+#: version by ``pipeline_version``: changing it needs no bump.
+TASK_CODE_VERSION = 1
 
 #: Formats accepted by default, by content (Pillow's format ids: pillow-heif's plugin is "HEIF", for HEIC and
 #: HEIF; Pillow opens MPO through the JPEG plugin and APNG through PNG). ``IMGFLOW_FORMATS`` overrides it.
@@ -90,6 +93,21 @@ class Limits:
     formats: tuple[str, ...] = DEFAULT_FORMATS
 
 
+def pipeline_version(
+    renditions: tuple[Rendition, ...], limits: Limits, formats: tuple[str, ...] = ALLOWED_FORMATS
+) -> str:
+    """A short hash of everything that determines a run's output: the rendition spec, the accepted
+    formats and limits, and ``TASK_CODE_VERSION``. Records carry it; reprocessing ``stale`` selects
+    every record whose version differs. 12 hex digits: [0-9a-f] only, so it fits an execution name."""
+    spec: dict[str, Any] = {
+        "code": TASK_CODE_VERSION,
+        "renditions": [dataclasses.asdict(r) for r in renditions],
+        "limits": dataclasses.asdict(limits),
+        "formats": list(formats),
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def _renditions_from_env(raw: str | None) -> tuple[Rendition, ...]:
     if not raw:
         return DEFAULT_RENDITIONS
@@ -115,6 +133,20 @@ def _formats_from_env(raw: str | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Reprocessing:
+    """How a reprocess run selects and how hard it may push (the Distributed Map's bounds)."""
+
+    #: Child ingest runs at once: bounds Lambda concurrency (x3 tasks) and DynamoDB writes.
+    max_concurrency: int = 20
+    #: Percentage of failed child runs the Map tolerates before it fails (the summary is written anyway).
+    tolerated_failure_percentage: float = 10.0
+    #: Images one run selects at most (the manifest stays small); the next run picks up the rest.
+    max_images: int = 100_000
+    #: ``stuck``: how long a PENDING/PROCESSING record must have waited (default: upload URL expiry x2).
+    stuck_after_s: int = 1800
+
+
+@dataclass(frozen=True)
 class Settings:
     """Names of the resources the tasks and the API use, plus limits and the rendition spec."""
 
@@ -124,11 +156,20 @@ class Settings:
     uploads_prefix: str = "uploads/"
     limits: Limits = field(default_factory=Limits)
     renditions: tuple[Rendition, ...] = DEFAULT_RENDITIONS
-    pipeline_version: int = PIPELINE_VERSION
+    #: Derived from the spec (``pipeline_version()``) unless given explicitly (IMGFLOW_PIPELINE_VERSION).
+    pipeline_version: str = ""
     #: The ingest state machine (the API starts reprocess runs on it).
     ingest_state_machine_arn: str = ""
     #: HMAC key of the API's list cursors; every instance of the API must share it.
     cursor_key: str = ""
+    reprocess: Reprocessing = field(default_factory=Reprocessing)
+    #: Upload events the rule could not deliver (AWS: the rule's DLQ); ``stuck`` reprocessing drains it.
+    upload_dlq_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.pipeline_version:
+            derived = pipeline_version(self.renditions, self.limits)
+            object.__setattr__(self, "pipeline_version", derived)  # frozen: set once, here
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -144,9 +185,23 @@ class Settings:
                 formats=_formats_from_env(env.get("IMGFLOW_FORMATS")),
             ),
             renditions=_renditions_from_env(env.get("IMGFLOW_RENDITIONS")),
-            pipeline_version=int(env.get("IMGFLOW_PIPELINE_VERSION", PIPELINE_VERSION)),
+            pipeline_version=env.get("IMGFLOW_PIPELINE_VERSION", ""),
             ingest_state_machine_arn=env.get("IMGFLOW_INGEST_STATE_MACHINE_ARN", ""),
             cursor_key=env.get("IMGFLOW_CURSOR_KEY", ""),
+            reprocess=Reprocessing(
+                max_concurrency=int(
+                    env.get("IMGFLOW_REPROCESS_MAX_CONCURRENCY", Reprocessing.max_concurrency)
+                ),
+                tolerated_failure_percentage=float(
+                    env.get(
+                        "IMGFLOW_REPROCESS_TOLERATED_FAILURE_PERCENTAGE",
+                        Reprocessing.tolerated_failure_percentage,
+                    )
+                ),
+                max_images=int(env.get("IMGFLOW_REPROCESS_MAX_IMAGES", Reprocessing.max_images)),
+                stuck_after_s=int(env.get("IMGFLOW_REPROCESS_STUCK_AFTER_S", Reprocessing.stuck_after_s)),
+            ),
+            upload_dlq_url=env.get("IMGFLOW_UPLOAD_DLQ_URL", ""),
         )
 
 

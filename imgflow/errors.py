@@ -95,5 +95,9 @@ class DuplicateRun(ImgflowError):
     """Another run already owns (or finished) this upload: a duplicated or stale event."""
 
 
+class ImageDeleted(ImgflowError):
+    """The image was deleted while this run worked on it; what the run wrote has been removed."""
+
+
 class SupersededResult(ImgflowError):
     """A newer run owns the image record; this run's result must not overwrite it."""

@@ -44,3 +44,14 @@ TASKS: tuple[FunctionSpec, ...] = (
         "record", "tasks.record.handler.lambda_handler", "tasks/record", "RecordFunctionArn", 256, 10
     ),
 )
+
+#: The Select and Summarize states of statemachine/reprocess.asl.json (one function, two actions).
+#: 1024 MB: a manifest of 100,000 items is ~40 MB of JSON; 900 s: selection pages through the indexes.
+REPROCESS_FUNCTION = FunctionSpec(
+    "reprocess",
+    "tasks.reprocess.handler.lambda_handler",
+    "tasks/reprocess",
+    "ReprocessFunctionArn",
+    1024,
+    900,
+)

@@ -1,7 +1,9 @@
 """Object keys and image ids: the one place that knows the S3 layout.
 
 Originals: ``<uploads bucket>/<prefix><owner>/<image_id>`` (the only prefix the upload rule matches).
-Renditions: ``<renditions bucket>/<owner>/<image_id>/<name>.<ext>`` (another bucket: they never re-trigger).
+Renditions: ``<renditions bucket>/<owner>/<image_id>/<run>/<name>.<ext>`` (another bucket: they never
+re-trigger). ``<run>`` is unique to the execution that wrote them, so a new run never overwrites what the
+record points to: it writes beside, the record switches, then the old keys go.
 """
 
 from __future__ import annotations
@@ -57,8 +59,18 @@ def identity_for_key(key: str, prefix: str = "uploads/") -> UploadKey:
     return UploadKey(UNROUTED_OWNER, "x" + hashlib.sha256(key.encode()).hexdigest()[:25])
 
 
-def rendition_key(owner: str, image_id: str, name: str, extension: str) -> str:
-    return f"{owner}/{image_id}/{name}.{extension}"
+def run_tag(execution_arn: str) -> str:
+    """A short name, unique to one execution, for the folder of the renditions it writes."""
+    return hashlib.sha256(execution_arn.encode()).hexdigest()[:16]
+
+
+def rendition_key(owner: str, image_id: str, name: str, extension: str, run: str) -> str:
+    return f"{owner}/{image_id}/{run}/{name}.{extension}"
+
+
+def run_prefix(owner: str, image_id: str, run: str) -> str:
+    """Where one run's renditions of an image are."""
+    return f"{owner}/{image_id}/{run}/"
 
 
 def rendition_prefix(owner: str, image_id: str) -> str:

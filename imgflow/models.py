@@ -47,6 +47,8 @@ class TaskInput(BaseModel):
 
 class ProcessInput(TaskInput):
     validated: Validated
+    #: The run (``$$.Execution.Id``): its renditions go under a key of their own (``keys.run_tag``).
+    execution_arn: str | None = None
 
 
 class RenditionOut(BaseModel):
@@ -71,6 +73,8 @@ class ReprocessDetail(BaseModel):
     bucket: ReprocessBucket
     object: ReprocessObject
     reason: str = "requested"
+    #: A run the repair found dead: the new run may take the record over from it.
+    replaces: str | None = None
 
 
 class ReprocessEvent(EventBridgeModel):

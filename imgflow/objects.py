@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from imgflow import aws
@@ -41,3 +42,21 @@ def mark_rejected(bucket: str, key: str) -> None:
             aws.client("s3").put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [REJECTED_TAG]})
     except SourceMissing:
         pass
+
+
+def delete(bucket: str, keys: Iterable[str]) -> int:
+    """Delete these objects (1000 per request; absent ones are no error). Returns how many were asked."""
+    ordered = sorted(set(keys))
+    s3 = aws.client("s3")
+    for i in range(0, len(ordered), 1000):
+        chunk = [{"Key": k} for k in ordered[i : i + 1000]]
+        with aws.translated_errors():
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+    return len(ordered)
+
+
+def keys_under(bucket: str, prefix: str) -> list[str]:
+    """Every key under ``prefix`` (ListObjectsV2 pages)."""
+    pages = aws.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    with aws.translated_errors():
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 STATEMACHINE_DIR = Path(__file__).resolve().parents[1] / "statemachine"
 INGEST = "ingest"
+REPROCESS = "reprocess"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 

@@ -40,8 +40,11 @@ CONTEXT_KEYS: dict[str, str] = {
     "imageTaskConcurrency": "reserved concurrency of validate/resize/extract_meta, 0 = none (default 20)",
     "apiThrottleRate": "API steady-state requests per second (default 50)",
     "apiThrottleBurst": "API burst (default 100)",
-    "reprocessSchedule": "Scheduler expression for reprocessing FAILED images (default rate(6 hours))",
-    "reprocessEnabled": "whether the reprocess schedule is enabled (default true)",
+    "reprocessSchedule": "Scheduler expression of the repair (reprocess failed, stuck); default rate(1 hour)",
+    "reprocessEnabled": "whether the failed/stuck schedules are enabled (default true)",
+    "reprocessStaleSchedule": "Scheduler expression for reprocess --mode stale (default: none, schedule off)",
+    "reprocessMaxConcurrency": "ingest runs a reprocess run keeps going at once (default 20)",
+    "reprocessToleratedFailurePercentage": "failed children the reprocess Map tolerates, % (default 10)",
     "logRetentionDays": "CloudWatch Logs retention of every log group (default 30)",
     "rejectedUploadDays": "days before an original tagged imgflow-verdict=rejected expires (default 7)",
     "alarmEmail": "e-mail address subscribed to the alarm topic (optional)",
@@ -125,8 +128,11 @@ class StageConfig:
     image_task_concurrency: int = 20
     api_throttle_rate: int = 50
     api_throttle_burst: int = 100
-    reprocess_schedule: str = "rate(6 hours)"
+    reprocess_schedule: str = "rate(1 hour)"
     reprocess_enabled: bool = True
+    reprocess_stale_schedule: str | None = None
+    reprocess_max_concurrency: int = 20
+    reprocess_tolerated_failure_percentage: float = 10.0
     log_retention_days: int = 30
     rejected_upload_days: int = 7
     alarm_email: str | None = None
@@ -174,6 +180,11 @@ class StageConfig:
             api_throttle_burst=_int(get("apiThrottleBurst"), d.api_throttle_burst),
             reprocess_schedule=get("reprocessSchedule") or d.reprocess_schedule,
             reprocess_enabled=_bool(get("reprocessEnabled"), d.reprocess_enabled),
+            reprocess_stale_schedule=get("reprocessStaleSchedule") or None,
+            reprocess_max_concurrency=_int(get("reprocessMaxConcurrency"), d.reprocess_max_concurrency),
+            reprocess_tolerated_failure_percentage=float(
+                get("reprocessToleratedFailurePercentage") or d.reprocess_tolerated_failure_percentage
+            ),
             log_retention_days=_int(get("logRetentionDays"), d.log_retention_days),
             rejected_upload_days=_int(get("rejectedUploadDays"), d.rejected_upload_days),
             alarm_email=get("alarmEmail") or None,

@@ -28,7 +28,14 @@ class ImgflowStack(Stack):
             self, "Ingest", config=config, storage=self.storage, tasks=self.functions.tasks
         )
         self.reprocessing = Reprocessing(
-            self, "Reprocessing", config=config, storage=self.storage, ingest=self.ingest.state_machine
+            self,
+            "Reprocessing",
+            config=config,
+            storage=self.storage,
+            functions=self.functions,
+            ingest=self.ingest.state_machine,
+            ingest_name=self.ingest.name,
+            upload_dlq=self.ingest.dead_letter_queue,
         )
         self.api = Api(
             self,

@@ -24,7 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from imgflow import aws, workflow
 from imgflow.config import Settings
-from imgflow.functions import TASKS
+from imgflow.functions import REPROCESS_FUNCTION, TASKS
 from imgflow.local import faults, moto_adapter
 from imgflow.records import TABLE
 from imgflow.records.table import TTL_ATTRIBUTE
@@ -33,6 +33,7 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/imgflow-local"
 INGEST_NAME = "imgflow-ingest"
+REPROCESS_NAME = "imgflow-reprocess"
 UPLOAD_RULE = "imgflow-uploads"
 FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -71,6 +72,7 @@ class LocalCloud:
     middleware: Callable[[WsgiApp], WsgiApp] | None = None
     endpoint: str = ""
     ingest_arn: str = ""
+    reprocess_arn: str = ""
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
 
@@ -177,8 +179,9 @@ class LocalCloud:
             TableName=s.table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
         )
         substitutions = {}
-        for spec in TASKS:
-            arn = lam.create_function(
+        functions: dict[str, str] = {}
+        for spec in (*TASKS, REPROCESS_FUNCTION):
+            functions[spec.name] = arn = lam.create_function(
                 FunctionName=f"imgflow-{spec.name}",
                 Runtime="python3.12",
                 Role=ROLE_ARN,
@@ -187,11 +190,22 @@ class LocalCloud:
                 MemorySize=spec.memory_mb,
                 Timeout=spec.timeout_s,
             )["FunctionArn"]
-            if spec.placeholder:
+            if spec.placeholder and spec in TASKS:
                 substitutions[spec.placeholder] = arn
         definition = workflow.render(workflow.definition_text(workflow.INGEST), substitutions)
         self.ingest_arn = sfn.create_state_machine(
             name=INGEST_NAME, definition=definition, roleArn=ROLE_ARN, type="STANDARD"
+        )["stateMachineArn"]
+        reprocess = workflow.render(
+            workflow.definition_text(workflow.REPROCESS),
+            {
+                "ReprocessFunctionArn": functions[REPROCESS_FUNCTION.name],
+                "IngestStateMachineArn": self.ingest_arn,
+                "RunsBucketName": s.renditions_bucket,
+            },
+        )
+        self.reprocess_arn = sfn.create_state_machine(
+            name=REPROCESS_NAME, definition=reprocess, roleArn=ROLE_ARN, type="STANDARD"
         )["stateMachineArn"]
         events.put_rule(
             Name=UPLOAD_RULE,

@@ -23,6 +23,10 @@ moto is the local AWS; where it falls short of what AWS does for this workflow, 
    which function's handler runs on this thread (so only task code's S3/DynamoDB calls get faults);
    ``deliveries.before_delivery`` may return the delays of the deliveries to make (``[]`` drops an event,
    two entries duplicate it, a delay reorders it).
+7. ``arn:aws:states:::states:startExecution(.sync:2)`` (moto issue 10076): moto's port leaves the ASL's
+   parameter names (``StateMachineArn``) as they are for boto3, which wants ``stateMachineArn``, and the
+   response un-cased (``executionArn`` where the sync resolver reads ``ExecutionArn``). We re-case both ways
+   through the botocore shapes, as AWS (and LocalStack's base class) does.
 """
 
 from __future__ import annotations
@@ -332,6 +336,39 @@ def _atomic(original: Callable[..., Any]) -> Callable[..., Any]:
     return serialized
 
 
+# -- 7. startExecution casing (moto issue 10076) ----------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _sfn_operation(snake_action: str) -> Any:
+    """The botocore operation model of a Step Functions action named in snake case."""
+    import botocore.session
+    from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+    by_snake = {camel_to_snake_case(name): name for name in model.operation_names}
+    return model.operation_model(by_snake[snake_action])
+
+
+def _sfn_normalise_parameters(original: Callable[..., None]) -> Callable[..., None]:
+    def _normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(self, parameters, boto_service_name, service_action_name)
+        operation = _sfn_operation(self._get_boto_service_action(service_action_name))
+        self._to_boto_request(parameters, operation.input_shape)
+
+    return _normalise_parameters
+
+
+def _sfn_normalise_response(
+    self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    operation = _sfn_operation(self._get_boto_service_action(service_action_name))
+    self._from_boto_response(response, operation.output_shape)
+
+
 # -- 3. Retry waits --------------------------------------------------------------------------------------
 class _ScaledTime:
     """Stands in for the ``time`` module inside moto's retrier: sleeps scaled by IMGFLOW_LOCAL_TIME_SCALE."""
@@ -393,6 +430,9 @@ def install() -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
         from moto.s3 import notifications
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_sfn,
+        )
         from moto.stepfunctions.parser.asl.utils import boto_client, json_path
         from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
@@ -405,6 +445,8 @@ def install() -> None:
             evaluation_entrypoint=ExecutionWorker._get_evaluation_entrypoint,
             jsonpath_parse=json_path.parse,
             **{f"dynamodb_{name}": getattr(DynamoDBBackend, name) for name in DYNAMODB_ITEM_OPERATIONS},
+            sfn_normalise_parameters=state_task_service_sfn.StateTaskServiceSfn._normalise_parameters,
+            sfn_normalise_response=state_task_service_sfn.StateTaskServiceSfn._normalise_response,
         )
         for name in DYNAMODB_ITEM_OPERATIONS:
             setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
@@ -427,6 +469,11 @@ def install() -> None:
             _cached_entrypoint(ExecutionWorker._get_evaluation_entrypoint),
         )
         json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
+        sfn_task = state_task_service_sfn.StateTaskServiceSfn
+        sfn_task._normalise_parameters = _sfn_normalise_parameters(  # type: ignore[method-assign]
+            sfn_task._normalise_parameters
+        )
+        sfn_task._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         _installed = True
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,8 @@ _SER, _DESER = TypeSerializer(), TypeDeserializer()
 STALE_CLAIM = timedelta(hours=1)
 #: How long a deleted image's tombstone stays (longer than any upload URL or run lives).
 TOMBSTONE_TTL = timedelta(days=2)
+#: How long an EXPIRED record (an upload URL nobody used) stays visible before DynamoDB's TTL removes it.
+EXPIRED_TTL = timedelta(days=2)
 #: No run may claim or finish a deleted image.
 NOT_DELETED = "attribute_not_exists(deleted_at)"
 #: The run finishing is the one that claimed, or no newer upload has been claimed (its own claim failed).
@@ -32,7 +35,12 @@ MAX_RUNS = 10
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
+
+
+def iso(value: datetime) -> str:
+    """The table's timestamp format (UTC, milliseconds, Z)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def to_dynamo(value: Any) -> Any:
@@ -150,7 +158,7 @@ class ImageRepository:
             "declared_bytes": size,
             "updated_at": now,
             "gsi2pk": t.status_pk(Status.PENDING),
-            "gsi2sk": t.status_sk(0, now, image_id),
+            "gsi2sk": t.status_sk("", now, image_id),  # no run, no pipeline version yet
             **extra,
         }
         item = {k: v for k, v in item.items() if v is not None}
@@ -177,14 +185,16 @@ class ImageRepository:
         key: str,
         sequencer: str,
         execution_arn: str,
-        pipeline_version: int,
+        pipeline_version: str,
         reprocess: bool = False,
+        replaces: str | None = None,
     ) -> None:
         """Make ``execution_arn`` the owner of the image's record for this upload.
 
         A new upload wins over an older one (S3 sequencers grow per key); a reprocess run may take over the
-        same upload once no live run holds it. The same execution may claim again (a retried invoke).
-        Raises ``DuplicateRun`` when another run owns it: a duplicated or stale event.
+        same upload once no live run holds it, or from ``replaces`` (a run the repair found dead), or a
+        record no run ever claimed (its upload event was lost). The same execution may claim again (a
+        retried invoke). Raises ``DuplicateRun`` when another run owns it: a duplicated or stale event.
         """
         now = now_iso()
         update = _update(
@@ -195,6 +205,7 @@ class ImageRepository:
                 "source_bucket": bucket,
                 "source_key": key,
                 "updated_at": now,
+                "claimed_at": now,
                 "pipeline_version": pipeline_version,
                 "gsi2pk": t.status_pk(Status.PROCESSING),
                 "gsi2sk": t.status_sk(pipeline_version, now, image_id),
@@ -211,7 +222,11 @@ class ImageRepository:
                 (datetime.now(UTC) - STALE_CLAIM).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             )
             values.update({":processing": {"S": Status.PROCESSING.value}, ":stale": {"S": stale}})
-            condition = "execution_arn = :exec OR (seq = :seq AND (#st <> :processing OR #upd < :stale))"
+            free = "#st <> :processing OR #upd < :stale"
+            if replaces:
+                values[":replaces"] = {"S": replaces}
+                free += " OR execution_arn = :replaces"
+            condition = f"execution_arn = :exec OR attribute_not_exists(seq) OR (seq = :seq AND ({free}))"
             update["ExpressionAttributeNames"].update({"#st": "status", "#upd": "updated_at"})
         else:
             condition = "attribute_not_exists(seq) OR seq < :seq OR execution_arn = :exec"
@@ -258,12 +273,15 @@ class ImageRepository:
         sequencer: str,
         execution_arn: str,
         status: Status,
-        pipeline_version: int,
+        pipeline_version: str,
         fields: dict[str, Any],
         bucket: str,
         key: str,
-    ) -> dict[str, Any]:
-        """Write the final result, only if this run still owns the record (else ``SupersededResult``)."""
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Write the final result, only if this run still owns the record (else ``SupersededResult``).
+
+        Returns (the record now, the record before): the caller removes renditions the old one listed.
+        """
         now = now_iso()
         sets = {
             **fields,
@@ -288,14 +306,17 @@ class ImageRepository:
                 TableName=self.table_name,
                 Key=self._key(image_id),
                 ConditionExpression=f"({FINISH_OWNS}) AND {NOT_DELETED}",
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
                 **update,
             )
         except ClientError as exc:
             if _is_condition_failure(exc):
                 raise SupersededResult(f"image {image_id}: a newer run owns the record") from exc
             raise
-        return _item(result["Attributes"])
+        old = _item(result.get("Attributes", {}))
+        identity = _identity(image_id, owner, now)
+        new = {**identity, **old, **from_dynamo(to_dynamo(sets))}
+        return {k: v for k, v in new.items() if v is not None}, old
 
     # -- reads ----------------------------------------------------------------------------------------
     @_translated
@@ -357,16 +378,25 @@ class ImageRepository:
         self,
         status: Status,
         *,
-        below_version: int | None = None,
+        below: str | None = None,
+        at_or_above: str | None = None,
         limit: int = 100,
         start_key: dict[str, Any] | None = None,
     ) -> Page:
-        """Images in ``status``; with ``below_version``, only those made by an older pipeline."""
+        """Images in ``status`` (a by_status Query); ``below``/``at_or_above`` bound the sort key
+        (``V<version>#<updated_at>#<id>``)."""
         condition = "gsi2pk = :s"
         values: dict[str, Any] = {":s": {"S": t.status_pk(status)}}
-        if below_version is not None:
-            condition += " AND gsi2sk < :v"
-            values[":v"] = {"S": t.version_prefix(below_version)}
+        if below is not None and at_or_above is not None:
+            condition += " AND gsi2sk BETWEEN :lo AND :hi"
+            values[":lo"] = {"S": at_or_above}
+            values[":hi"] = {"S": below}  # inclusive; callers pass a bound no key equals
+        elif below is not None:
+            condition += " AND gsi2sk < :hi"
+            values[":hi"] = {"S": below}
+        elif at_or_above is not None:
+            condition += " AND gsi2sk >= :lo"
+            values[":lo"] = {"S": at_or_above}
         return self._query(
             start_key,
             IndexName=t.BY_STATUS,
@@ -374,6 +404,92 @@ class ImageRepository:
             ExpressionAttributeValues=values,
             Limit=limit,
         )
+
+    def iter_by_status(
+        self, status: Status, *, below: str | None = None, at_or_above: str | None = None, page: int = 500
+    ) -> Iterator[dict[str, Any]]:
+        """Every image in ``status`` within the bounds, page after page (Query, never Scan)."""
+        start: dict[str, Any] | None = None
+        while True:
+            result = self.by_status(status, below=below, at_or_above=at_or_above, limit=page, start_key=start)
+            yield from result.items
+            if not result.next_key:
+                return
+            start = result.next_key
+
+    def iter_by_owner(
+        self, owner: str, *, since: str | None = None, until: str | None = None, page: int = 500
+    ) -> Iterator[dict[str, Any]]:
+        """Every image of ``owner`` (by_owner Query; ``since``/``until`` on ``created_at``), newest first."""
+        start: dict[str, Any] | None = None
+        while True:
+            result = self.list_by_owner(
+                owner, limit=page, start_key=start, since=since or ("0" if until else None), until=until
+            )
+            yield from result.items
+            if not result.next_key:
+                return
+            start = result.next_key
+
+    @_translated
+    def expire_pending(self, image_id: str, *, updated_before: str) -> bool:
+        """A PENDING record whose upload never came becomes EXPIRED (visible, then removed by TTL).
+
+        Only if it is still PENDING, unclaimed and older than ``updated_before`` (an upload that arrives
+        meanwhile wins). False when the condition no longer holds.
+        """
+        now = now_iso()
+        update = _update(
+            {
+                "status": Status.EXPIRED.value,
+                "updated_at": now,
+                "finished_at": now,
+                "reason": "upload_never_received",
+                "gsi2pk": t.status_pk(Status.EXPIRED),
+                "gsi2sk": t.status_sk("", now, image_id),
+                t.TTL_ATTRIBUTE: int((datetime.now(UTC) + EXPIRED_TTL).timestamp()),
+            }
+        )
+        update["ExpressionAttributeNames"].update({"#st": "status", "#upd": "updated_at"})
+        update["ExpressionAttributeValues"].update(
+            {":pending": {"S": Status.PENDING.value}, ":cut": {"S": updated_before}}
+        )
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(image_id),
+                ConditionExpression=(
+                    f"#st = :pending AND attribute_not_exists(seq) AND #upd < :cut AND {NOT_DELETED}"
+                ),
+                **update,
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    @_translated
+    def get_many(self, image_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Records by id (BatchGetItem, 100 at a time, unprocessed keys retried); missing ids are absent."""
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(image_ids), 100):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [self._key(x) for x in image_ids[i : i + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(8):
+                raw = self.client.batch_get_item(RequestItems=request)
+                for item in raw.get("Responses", {}).get(self.table_name, []):
+                    record = _item(item)
+                    found[record["pk"][len("IMG#") :]] = record
+                request = raw.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+        return found
 
     # -- API: owner-scoped edits ------------------------------------------------------------------------
     @_translated

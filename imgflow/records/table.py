@@ -5,7 +5,7 @@
 | get an image by id                               | GetItem pk=IMG#<id>, sk=IMAGE                           |
 | an owner's images, newest first, by date range   | Query by_owner: gsi1pk=OWNER#<owner>, gsi1sk between    |
 | images by status (FAILED for retry, PENDING ...) | Query by_status: gsi2pk=STATUS#<status>                 |
-| images made by an older pipeline version         | Query by_status with gsi2sk < V<current>                |
+| images made by another pipeline version          | Query by_status: gsi2sk < V<cur># and >= V<cur>$        |
 
 The CDK app and the local runtime both build the table from ``TABLE`` (one definition).
 """
@@ -22,10 +22,13 @@ class Status(StrEnum):
     PROCESSED = "PROCESSED"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+    EXPIRED = "EXPIRED"  # upload URL handed out, nothing ever came (the repair says so; expires by TTL)
     DELETED = "DELETED"  # a tombstone: keeps late runs and late uploads from bringing the image back
 
 
-FINAL_STATUSES = (Status.PROCESSED, Status.REJECTED, Status.FAILED)
+FINAL_STATUSES = (Status.PROCESSED, Status.REJECTED, Status.FAILED, Status.EXPIRED)
+#: Statuses of an image whose original was stored and run through the pipeline (``all`` and ``stale``).
+STORED_STATUSES = (Status.PROCESSED, Status.REJECTED, Status.FAILED)
 
 #: DynamoDB TTL attribute (epoch seconds): tombstones expire once no upload URL for them can still be used.
 TTL_ATTRIBUTE = "expires_at"
@@ -52,12 +55,24 @@ def status_pk(status: str) -> str:
     return f"STATUS#{status}"
 
 
-def version_prefix(pipeline_version: int) -> str:
-    return f"V{pipeline_version:06d}#"
+def version_prefix(pipeline_version: str) -> str:
+    return f"V{pipeline_version}#"
 
 
-def status_sk(pipeline_version: int, updated_at: str, image_id: str) -> str:
+def version_end(pipeline_version: str) -> str:
+    """The first sort key after every key of ``pipeline_version`` ('$' follows '#')."""
+    return f"V{pipeline_version}$"
+
+
+def status_sk(pipeline_version: str, updated_at: str, image_id: str) -> str:
+    """``V<version>#<updated_at>#<id>``: a version is a hash, so "other versions" is two ranges."""
     return f"{version_prefix(pipeline_version)}{updated_at}#{image_id}"
+
+
+def parse_status_sk(sk: str) -> tuple[str, str]:
+    """(pipeline version, updated_at) of a by_status sort key."""
+    version, updated_at, _ = sk[1:].split("#", 2)
+    return version, updated_at
 
 
 TABLE: dict[str, Any] = {
@@ -84,7 +99,16 @@ TABLE: dict[str, Any] = {
             # Reprocessing needs only where the original is; keep the index small.
             "Projection": {
                 "ProjectionType": "INCLUDE",
-                "NonKeyAttributes": ["image_id", "owner", "source_bucket", "source_key", "seq", "status"],
+                "NonKeyAttributes": [
+                    "image_id",
+                    "owner",
+                    "source_bucket",
+                    "source_key",
+                    "seq",
+                    "status",
+                    "execution_arn",
+                    "created_at",
+                ],
             },
         },
     ],

@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from imgflow.config import PIPELINE_VERSION
+from imgflow.config import Limits, Settings, _renditions_from_env
 from imgflow.functions import TASKS, FunctionSpec
 from infra.bundling import python_code
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
@@ -77,7 +77,11 @@ class Functions(Construct):
             "IMGFLOW_UPLOADS_PREFIX": config.uploads_prefix,
             "IMGFLOW_MAX_BYTES": str(config.max_bytes),
             "IMGFLOW_MAX_PIXELS": str(config.max_pixels),
-            "IMGFLOW_PIPELINE_VERSION": str(PIPELINE_VERSION),
+            # The same derivation the tasks make at run time, visible on each function.
+            "IMGFLOW_PIPELINE_VERSION": Settings(
+                renditions=_renditions_from_env(config.renditions_json),
+                limits=Limits(max_bytes=config.max_bytes, max_pixels=config.max_pixels),
+            ).pipeline_version,
             "POWERTOOLS_SERVICE_NAME": "imgflow",
             "POWERTOOLS_METRICS_NAMESPACE": "imgflow",
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -98,7 +102,13 @@ class Functions(Construct):
         self.allow("extract_meta", [read_originals], wildcards={uploads: OBJECTS_REASON})
         self.allow(
             "resize",
-            [read_originals, iam.PolicyStatement(actions=["s3:PutObject"], resources=[renditions])],
+            [
+                read_originals,
+                # Writes its renditions; removes them again if the image was deleted meanwhile (checked
+                # with one GetItem of the record).
+                iam.PolicyStatement(actions=["s3:PutObject", "s3:DeleteObject"], resources=[renditions]),
+                iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[storage.table.table_arn]),
+            ],
             wildcards={uploads: OBJECTS_REASON, renditions: OBJECTS_REASON},
         )
         self.allow(
@@ -109,8 +119,12 @@ class Functions(Construct):
                 ),
                 # Tags a rejected original for the lifecycle rule that expires rejected uploads.
                 iam.PolicyStatement(actions=["s3:PutObjectTagging"], resources=[uploads]),
+                # After the record switched: removes the renditions it no longer lists, and what a run
+                # that lost (superseded, deleted) or failed wrote under its own prefix (listed).
+                iam.PolicyStatement(actions=["s3:DeleteObject"], resources=[renditions]),
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[storage.renditions.bucket_arn]),
             ],
-            wildcards={uploads: OBJECTS_REASON},
+            wildcards={uploads: OBJECTS_REASON, renditions: OBJECTS_REASON},
         )
 
     def _task(self, spec: FunctionSpec) -> lambda_.Function:

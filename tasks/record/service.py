@@ -7,8 +7,15 @@ from typing import Any
 
 from imgflow import keys, objects
 from imgflow.config import Settings
-from imgflow.errors import REJECTIONS, DuplicateRun
-from imgflow.models import ClaimInput, FinishInput, ImageRef, parse_source_event
+from imgflow.errors import REJECTIONS, DuplicateRun, SupersededResult
+from imgflow.models import (
+    REPROCESS_SOURCE,
+    ClaimInput,
+    FinishInput,
+    ImageRef,
+    ReprocessEvent,
+    parse_source_event,
+)
 from imgflow.records import ImageRepository, Status
 
 MAX_MESSAGE = 1000
@@ -27,6 +34,11 @@ def image_from_event(event: dict[str, Any], settings: Settings) -> tuple[ImageRe
 def claim(task: ClaimInput, settings: Settings) -> ImageRef:
     """Make this execution the owner of the upload's record (``DuplicateRun`` if another run is)."""
     image, reprocess = image_from_event(task.event, settings)
+    replaces = (
+        ReprocessEvent.model_validate(task.event).detail.replaces
+        if task.event.get("source") == REPROCESS_SOURCE
+        else None
+    )
     repository = _repository(settings)
     try:
         repository.claim(
@@ -38,6 +50,7 @@ def claim(task: ClaimInput, settings: Settings) -> ImageRef:
             execution_arn=task.execution_arn,
             pipeline_version=settings.pipeline_version,
             reprocess=reprocess,
+            replaces=replaces,
         )
     except DuplicateRun:
         existing = repository.get(image.id)
@@ -106,17 +119,38 @@ def finish(task: FinishInput, settings: Settings) -> dict[str, Any]:
         image, _ = image_from_event(
             state.model_dump(exclude={"image", "validated", "processed", "error"}), settings
         )
-    record = _repository(settings).finish(
-        image_id=image.id,
-        owner=image.owner,
-        sequencer=image.sequencer,
-        execution_arn=task.execution_arn,
-        status=Status(task.status),
-        pipeline_version=settings.pipeline_version,
-        fields=result_fields(task),
-        bucket=image.bucket,
-        key=image.key,
-    )
+    own = keys.run_prefix(image.owner, image.id, keys.run_tag(task.execution_arn))
+    try:
+        record, previous = _repository(settings).finish(
+            image_id=image.id,
+            owner=image.owner,
+            sequencer=image.sequencer,
+            execution_arn=task.execution_arn,
+            status=Status(task.status),
+            pipeline_version=settings.pipeline_version,
+            fields=result_fields(task),
+            bucket=image.bucket,
+            key=image.key,
+        )
+    except SupersededResult:
+        # Lost to a newer run or a delete: what this run wrote must not stay behind.
+        objects.delete(settings.renditions_bucket, objects.keys_under(settings.renditions_bucket, own))
+        raise
+    _remove_unlisted_renditions(record, previous, own, settings)
     if task.status is Status.REJECTED and image.bucket == settings.uploads_bucket:
         objects.mark_rejected(image.bucket, image.key)
     return record
+
+
+def _remove_unlisted_renditions(
+    record: dict[str, Any], previous: dict[str, Any], own: str, settings: Settings
+) -> None:
+    """After the record switched: the renditions the previous record listed and this one does not go;
+    so does whatever this run wrote that the record does not list (a failed or rejected run's partial
+    output). The record's own renditions are never touched."""
+    listed = {r["key"] for r in record.get("renditions") or []}
+    stale = {r["key"] for r in previous.get("renditions") or []} - listed
+    if record.get("status") != Status.PROCESSED:
+        stale |= set(objects.keys_under(settings.renditions_bucket, own)) - listed
+    if stale:
+        objects.delete(settings.renditions_bucket, stale)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from imgflow import keys, objects
 from imgflow.config import Settings
+from imgflow.errors import ImageDeleted
 from imgflow.models import ProcessInput, RenditionOut
+from imgflow.records import ImageRepository, Status
 from tasks.resize.renditions import render
 
 EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif", "PNG": "png"}
@@ -13,12 +15,14 @@ EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif", "PNG": "png"}
 def make_renditions(task: ProcessInput, settings: Settings) -> list[RenditionOut]:
     image = task.image
     data = objects.read(image.bucket, image.key, max_bytes=task.validated.bytes)
+    # A folder of this run's own: the record's current renditions are never overwritten.
+    run = keys.run_tag(task.execution_arn or f"{image.key}@{image.sequencer}")
     out: list[RenditionOut] = []
     written: dict[int, str] = {}  # a small original gives several renditions one encoding: store it once
     for rendered in render(data, settings.renditions, settings.limits):
         key = written.get(id(rendered.data), "")
         if not key:
-            key = keys.rendition_key(image.owner, image.id, rendered.name, EXTENSIONS[rendered.format])
+            key = keys.rendition_key(image.owner, image.id, rendered.name, EXTENSIONS[rendered.format], run)
             objects.write(settings.renditions_bucket, key, rendered.data, content_type=rendered.content_type)
             written[id(rendered.data)] = key
         out.append(
@@ -31,4 +35,17 @@ def make_renditions(task: ProcessInput, settings: Settings) -> list[RenditionOut
                 key=key,
             )
         )
+    _unless_deleted(image.owner, image.id, set(written.values()), settings)
     return out
+
+
+def _unless_deleted(owner: str, image_id: str, written: set[str], settings: Settings) -> None:
+    """Remove what this run wrote if the image was deleted meanwhile (``ImageDeleted``).
+
+    The delete writes its tombstone before it lists the renditions: a rendition written after that
+    listing is seen here (strongly consistent read after the write), one written before is in the listing.
+    """
+    record = ImageRepository(settings.table_name).get(image_id)
+    if record is None or record.get("status") == Status.DELETED:
+        objects.delete(settings.renditions_bucket, written)
+        raise ImageDeleted(f"image {owner}/{image_id} was deleted while its renditions were made")

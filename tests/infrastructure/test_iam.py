@@ -50,6 +50,9 @@ def arns(synth: Synth) -> dict[str, str]:
         "renditions": f"<{synth.logical_id(storage.renditions)}.Arn>/*",
         "table": f"<{synth.logical_id(storage.table)}.Arn>",
         "ingest": f"<{synth.logical_id(synth.stack.ingest.state_machine)}>",
+        "renditions_bucket": f"<{synth.logical_id(storage.renditions)}.Arn>",
+        "runs": f"<{synth.logical_id(storage.renditions)}.Arn>/.reprocess/*",
+        "indexes": f"<{synth.logical_id(storage.table)}.Arn>/index/",
     }
 
 
@@ -67,8 +70,13 @@ def test_extract_meta_reads_originals_only(synth: Synth, arns: dict[str, str]) -
 
 def test_resize_reads_originals_writes_renditions(synth: Synth, arns: dict[str, str]) -> None:
     pairs = function_grants(synth, synth.stack.functions.tasks["resize"])
-    assert pairs == {("s3:GetObject", arns["originals"]), ("s3:PutObject", arns["renditions"])}
-    assert not any(a == "s3:DeleteObject" for a, _ in pairs), "resize cannot delete originals"
+    assert pairs == {
+        ("s3:GetObject", arns["originals"]),
+        ("s3:PutObject", arns["renditions"]),
+        ("s3:DeleteObject", arns["renditions"]),  # its own output, when the image was deleted meanwhile
+        ("dynamodb:GetItem", arns["table"]),  # was it deleted meanwhile?
+    }
+    assert ("s3:DeleteObject", arns["originals"]) not in pairs, "resize cannot delete originals"
     assert ("s3:PutObject", arns["originals"]) not in pairs, "resize cannot overwrite originals"
 
 
@@ -78,7 +86,10 @@ def test_record_updates_and_reads_items_only(synth: Synth, arns: dict[str, str])
         ("dynamodb:GetItem", arns["table"]),
         ("dynamodb:UpdateItem", arns["table"]),
         ("s3:PutObjectTagging", arns["originals"]),  # marks rejected originals for the lifecycle rule
+        ("s3:DeleteObject", arns["renditions"]),  # renditions the record no longer lists
+        ("s3:ListBucket", arns["renditions_bucket"]),  # a lost or failed run's own prefix
     }
+    assert ("s3:DeleteObject", arns["originals"]) not in pairs
 
 
 def test_api_grants(synth: Synth, arns: dict[str, str]) -> None:
@@ -120,14 +131,53 @@ def test_ingest_machine_invokes_exactly_the_four_tasks(synth: Synth) -> None:
     assert not [p for p in pairs if not p[0].startswith(("lambda:", "logs:", "xray:"))]
 
 
-def test_reprocess_machine_queries_by_status_and_starts_ingest(synth: Synth, arns: dict[str, str]) -> None:
-    machine = synth.resources[synth.logical_id(synth.stack.reprocessing.state_machine)]["Properties"]
+def test_reprocess_machine_invokes_its_function_runs_ingest_and_touches_only_run_files(
+    synth: Synth, arns: dict[str, str]
+) -> None:
+    reprocessing = synth.stack.reprocessing
+    machine = synth.resources[synth.logical_id(reprocessing.state_machine)]["Properties"]
     pairs = grants(synth, machine["RoleArn"]["Fn::GetAtt"][0])
     business = {p for p in pairs if not p[0].startswith(("logs:", "xray:"))}
+    prefix = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
+    ingest_runs = f"{prefix}:execution:imgflow-dev-ingest:*"
     assert business == {
-        ("dynamodb:Query", f"{arns['table']}/index/by_status"),
+        ("lambda:InvokeFunction", f"<{synth.logical_id(reprocessing.function)}.Arn>"),
+        *{(a, arns["runs"]) for a in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")},
+        ("s3:ListMultipartUploadParts", arns["runs"]),
         ("states:StartExecution", arns["ingest"]),
+        ("states:DescribeExecution", ingest_runs),
+        ("states:StopExecution", ingest_runs),
+        *{
+            (a, "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/"
+             "StepFunctionsGetEventsForStepFunctionsExecutionRule")
+            for a in ("events:PutTargets", "events:PutRule", "events:DescribeRule")
+        },
+        ("states:StartExecution", f"{prefix}:stateMachine:imgflow-dev-reprocess"),
+        ("states:DescribeExecution", f"{prefix}:execution:imgflow-dev-reprocess:*"),
+        ("states:StopExecution", f"{prefix}:execution:imgflow-dev-reprocess:*"),
+    }  # fmt: skip
+    assert not [p for p in business if p[0].startswith("dynamodb:")], "records are the function's business"
+
+
+def test_reprocess_function_queries_indexes_and_writes_only_run_files(
+    synth: Synth, arns: dict[str, str]
+) -> None:
+    pairs = function_grants(synth, synth.stack.reprocessing.function)
+    prefix = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
+    dlq = f"<{synth.logical_id(synth.stack.ingest.dead_letter_queue)}.Arn>"
+    assert pairs == {
+        ("dynamodb:Query", arns["indexes"] + "by_owner"),
+        ("dynamodb:Query", arns["indexes"] + "by_status"),
+        ("dynamodb:UpdateItem", arns["table"]),  # PENDING -> EXPIRED, conditionally
+        ("dynamodb:BatchGetItem", arns["table"]),
+        ("s3:GetObject", arns["originals"]),  # HEAD: did the upload come?
+        ("s3:GetObject", arns["runs"]),
+        ("s3:PutObject", arns["runs"]),
+        ("states:DescribeExecution", f"{prefix}:execution:imgflow-dev-ingest:*"),
+        ("sqs:ReceiveMessage", dlq),
+        ("sqs:DeleteMessage", dlq),
     }
+    assert not [p for p in pairs if p[0] in ("dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem")]
 
 
 def test_no_role_has_wildcard_actions(synth: Synth) -> None:

@@ -51,11 +51,17 @@ def test_every_env_var_the_code_reads_is_set(synth: Synth) -> None:
     names = set(re.findall(r'"(IMGFLOW_[A-Z_]+)"', (REPO / "imgflow" / "config.py").read_text()))
     optional = {"IMGFLOW_RENDITIONS"}  # defaults to imgflow.config.DEFAULT_RENDITIONS
     api_only = {"IMGFLOW_INGEST_STATE_MACHINE_ARN", "IMGFLOW_CURSOR_KEY"}
+    # Read by the reprocess function only; the others default (imgflow.config.Reprocessing).
+    reprocess_only = {"IMGFLOW_UPLOAD_DLQ_URL", "IMGFLOW_REPROCESS_MAX_CONCURRENCY"}
+    reprocess_only |= {"IMGFLOW_REPROCESS_TOLERATED_FAILURE_PERCENTAGE"}
+    optional |= {"IMGFLOW_REPROCESS_MAX_IMAGES", "IMGFLOW_REPROCESS_STUCK_AFTER_S"}
     assert len(names) > 5
-    functions = [*synth.stack.functions.tasks.values(), synth.stack.api.function]
+    reprocess = synth.stack.reprocessing.function
+    functions = [*synth.stack.functions.tasks.values(), synth.stack.api.function, reprocess]
     for function in functions:
         env = synth.resources[synth.logical_id(function)]["Properties"]["Environment"]["Variables"]
         needed = names - optional - (set() if function is synth.stack.api.function else api_only)
+        needed -= set() if function is reprocess else reprocess_only
         assert needed <= set(env), function.node.path
         assert env["IMGFLOW_UPLOADS_PREFIX"] == "uploads/"
         assert resolve(env["IMGFLOW_TABLE"]) == f"<{synth.logical_id(synth.stack.storage.table)}>"

@@ -30,8 +30,9 @@ def test_ingest_definition_is_the_file_after_substitution(synth: Synth) -> None:
 
 def test_reprocess_definition_is_the_file_after_substitution(synth: Synth) -> None:
     values = {
-        "TableName": f"<{synth.logical_id(synth.stack.storage.table)}>",
         "IngestStateMachineArn": f"<{synth.logical_id(synth.stack.ingest.state_machine)}>",
+        "ReprocessFunctionArn": f"<{synth.logical_id(synth.stack.reprocessing.function)}.Arn>",
+        "RunsBucketName": f"<{synth.logical_id(synth.stack.storage.renditions)}>",
     }
     deployed = definition(synth, synth.stack.reprocessing.state_machine)
     assert deployed == render(definition_text("reprocess"), values)
@@ -101,7 +102,7 @@ def test_rule_matches_uploads_and_not_renditions(synth: Synth, rule: dict[str, A
     renditions = f"<{synth.logical_id(synth.stack.storage.renditions)}>"
     image_id = keys.new_image_id()
     assert _matches(pattern, _s3_event(uploads, keys.upload_key("alice", image_id)))
-    rendition = keys.rendition_key("alice", image_id, "thumb", "jpg")
+    rendition = keys.rendition_key("alice", image_id, "thumb", "jpg", keys.run_tag("arn:run"))
     assert not _matches(pattern, _s3_event(renditions, rendition))
     assert not _matches(pattern, _s3_event(uploads, rendition)), "only the uploads prefix starts runs"
     deleted = {**_s3_event(uploads, keys.upload_key("alice", image_id)), "detail-type": "Object Deleted"}
@@ -127,9 +128,15 @@ def test_only_the_uploads_bucket_sends_events(synth: Synth) -> None:
     assert "NotificationConfiguration" not in renditions
 
 
-def test_reprocess_schedule_starts_the_reprocess_machine(synth: Synth) -> None:
-    (schedule,) = synth.of_type("AWS::Scheduler::Schedule").values()
-    props = schedule["Properties"]
-    assert resolve(props["Target"]["Arn"]) == f"<{synth.logical_id(synth.stack.reprocessing.state_machine)}>"
-    assert re.match(r"^(rate|cron)\(", props["ScheduleExpression"])
-    assert props["State"] == "ENABLED"
+def test_schedules_run_the_repair_and_optionally_stale(synth: Synth) -> None:
+    machine = f"<{synth.logical_id(synth.stack.reprocessing.state_machine)}>"
+    by_mode = {}
+    for schedule in synth.of_type("AWS::Scheduler::Schedule").values():
+        props = schedule["Properties"]
+        assert resolve(props["Target"]["Arn"]) == machine
+        assert re.match(r"^(rate|cron)\(", props["ScheduleExpression"])
+        by_mode[json.loads(props["Target"]["Input"])["mode"]] = props
+    assert set(by_mode) == {"failed", "stuck", "stale"}
+    assert by_mode["failed"]["State"] == by_mode["stuck"]["State"] == "ENABLED"
+    assert by_mode["failed"]["ScheduleExpression"] == "rate(1 hour)"
+    assert by_mode["stale"]["State"] == "DISABLED"  # on when reprocessStaleSchedule is set

@@ -10,6 +10,7 @@ from moto import mock_aws
 
 from imgflow.errors import DuplicateRun, SupersededResult
 from imgflow.records import TABLE, ImageRepository, Status
+from imgflow.records import table as t
 
 TABLE_NAME = "records-test"
 
@@ -39,7 +40,7 @@ def _claim(
         key=f"uploads/alice/{image_id}",
         sequencer=seq,
         execution_arn=run,
-        pipeline_version=1,
+        pipeline_version="v1",
         reprocess=reprocess,
     )
 
@@ -47,17 +48,18 @@ def _claim(
 def _finish(
     repo: ImageRepository, seq: str, run: str, status: Status = Status.PROCESSED, **fields: object
 ) -> dict:
-    return repo.finish(
+    record, _ = repo.finish(
         image_id="img1",
         owner="alice",
         sequencer=seq,
         execution_arn=run,
         status=status,
-        pipeline_version=1,
+        pipeline_version="v1",
         fields=dict(fields),
         bucket="b",
         key="uploads/alice/img1",
     )
+    return record
 
 
 def test_a_claimed_upload_is_finished_by_its_run(repo: ImageRepository) -> None:
@@ -115,14 +117,21 @@ def test_queries_by_owner_and_by_status_and_version(repo: ImageRepository) -> No
         _claim(repo, "0001", f"run-{i}", image_id=f"img{i}")
     repo.finish(
         image_id="img3", owner="alice", sequencer="0001", execution_arn="run-3", status=Status.FAILED,
-        pipeline_version=1, fields={}, bucket="b", key="uploads/alice/img3",
+        pipeline_version="v1", fields={}, bucket="b", key="uploads/alice/img3",
     )  # fmt: skip
     listed = repo.list_by_owner("alice", limit=10).items
     assert [i["image_id"] for i in listed] == ["img4", "img3", "img2", "img1", "img0"]
     assert repo.list_by_owner("bob").items == []
     assert [i["image_id"] for i in repo.by_status(Status.FAILED).items] == ["img3"]
-    assert [i["image_id"] for i in repo.by_status(Status.FAILED, below_version=2).items] == ["img3"]
-    assert repo.by_status(Status.FAILED, below_version=1).items == []
+    v1 = {"below": t.version_prefix("v1"), "at_or_above": t.version_end("v1")}
+    assert [i["image_id"] for i in repo.by_status(Status.FAILED, below=v1["at_or_above"]).items] == ["img3"]
+    # "not version v1" is two ranges around it: nothing on either side here
+    assert repo.by_status(Status.FAILED, below=v1["below"]).items == []
+    assert repo.by_status(Status.FAILED, at_or_above=v1["at_or_above"]).items == []
+    v0 = {"below": t.version_prefix("v0"), "at_or_above": t.version_end("v0")}
+    assert [i["image_id"] for i in repo.by_status(Status.FAILED, at_or_above=v0["at_or_above"]).items] == [
+        "img3"
+    ]
 
 
 def test_a_deleted_image_stays_deleted(repo: ImageRepository) -> None:

@@ -45,7 +45,15 @@ def test_upload_key_refuses_unsafe_segments() -> None:
 
 
 def test_renditions_live_under_the_owner_and_image() -> None:
-    assert keys.rendition_key("alice", "01abc", "thumb", "jpg") == "alice/01abc/thumb.jpg"
-    assert keys.rendition_key("alice", "01abc", "thumb", "jpg").startswith(
-        keys.rendition_prefix("alice", "01abc")
+    run = keys.run_tag("arn:aws:states:us-east-1:1:execution:ingest:x")
+    assert keys.rendition_key("alice", "01abc", "thumb", "jpg", run) == f"alice/01abc/{run}/thumb.jpg"
+    assert keys.rendition_key("alice", "01abc", "thumb", "jpg", run).startswith(
+        keys.run_prefix("alice", "01abc", run)
     )
+    assert keys.run_prefix("alice", "01abc", run).startswith(keys.rendition_prefix("alice", "01abc"))
+
+
+def test_every_run_writes_its_renditions_under_a_key_of_its_own() -> None:
+    a, b = keys.run_tag("arn:...:execution:ingest:a"), keys.run_tag("arn:...:execution:ingest:b")
+    assert a != b and len(a) == 16
+    assert keys.rendition_key("o", "i", "thumb", "jpg", a) != keys.rendition_key("o", "i", "thumb", "jpg", b)

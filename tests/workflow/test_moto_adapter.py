@@ -147,3 +147,152 @@ def test_upstream_engine_clients_ignore_the_state_credentials(cloud: LocalCloud)
     # So one cached client per service is what upstream would build anyway.
     source = inspect.getsource(moto_adapter.UPSTREAM["boto_client_for"])
     assert source.count("state_credentials") == 1  # the parameter, never read
+
+
+# -- 7. startExecution casing; Distributed Map as the reprocess workflow meets it -------------------------
+def _sfn_task(action: str) -> object:
+    from types import SimpleNamespace
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    task = StateTaskServiceSfn.__new__(StateTaskServiceSfn)
+    task.resource = SimpleNamespace(api_action=action)  # type: ignore[attr-defined]
+    return task
+
+
+def test_upstream_start_execution_keeps_the_asl_casing_for_boto3(cloud: LocalCloud) -> None:
+    params = {"StateMachineArn": "arn", "Name": "n", "Input": {"a": 1}}
+    moto_adapter.UPSTREAM["sfn_normalise_parameters"](_sfn_task("startExecution"), params)
+    assert "StateMachineArn" in params  # boto3 wants stateMachineArn: moto issue 10076
+    response = {"executionArn": "arn", "startDate": 0}
+    moto_adapter.UPSTREAM["sfn_normalise_response"](_sfn_task("startExecution"), response)
+    assert "ExecutionArn" not in response
+
+
+def test_start_execution_parameters_and_response_are_recased(cloud: LocalCloud) -> None:
+    task = _sfn_task("startExecution")
+    params = {"StateMachineArn": "arn", "Name": "n", "Input": {"a": 1}}
+    task._normalise_parameters(params)  # type: ignore[attr-defined]
+    assert params == {"stateMachineArn": "arn", "name": "n", "input": '{"a":1}'}
+    response = {"executionArn": "arn", "startDate": 0}
+    task._normalise_response(response)  # type: ignore[attr-defined]
+    assert response == {"ExecutionArn": "arn", "StartDate": 0}
+
+
+def _distributed_map_over(cloud: LocalCloud, child: dict[str, object], name: str) -> str:
+    """A Distributed Map over a 3-item manifest, each item a .sync:2 run of ``child``; returns its output."""
+    import time
+
+    from imgflow.local.cloud import ROLE_ARN
+
+    sfn, s3 = cloud.client("stepfunctions"), cloud.client("s3")
+    bucket = cloud.settings.renditions_bucket
+    child_arn = sfn.create_state_machine(
+        name=f"{name}-child", definition=json.dumps(child), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    s3.put_object(
+        Bucket=bucket, Key=f".test/{name}.json", Body=json.dumps([{"n": f"{name}-{i}"} for i in range(3)])
+    )
+    parent = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ToleratedFailurePercentage": 0.0,
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": bucket, "Key": f".test/{name}.json"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "S",
+                    "States": {
+                        "S": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                            "Parameters": {"StateMachineArn": child_arn, "Name.$": "$.n", "Input": {}},
+                            "End": True,
+                        }
+                    },
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": bucket, "Prefix": f".test/{name}-results"},
+                },
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(parent), roleArn=ROLE_ARN)[
+        "stateMachineArn"
+    ]
+    execution = sfn.start_execution(stateMachineArn=arn, name="x", input="{}")["executionArn"]
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert [e["status"] for e in sfn.list_executions(stateMachineArn=child_arn)["executions"]] != []
+    return f"{described['status']} {described.get('output', '')}"
+
+
+def test_upstream_distributed_map_ignores_its_failed_children(cloud: LocalCloud) -> None:
+    # AWS fails the Map (0% tolerated); moto reports SUCCEEDED and writes no result files: the reprocess
+    # summary is therefore read from the records, never from the Map's status or results.
+    failing = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}
+    outcome = _distributed_map_over(cloud, failing, "gap-children")
+    assert outcome.startswith("SUCCEEDED")
+    manifest_key = json.loads(outcome.split(" ", 1)[1])["ResultWriterDetails"]["Key"]
+    body = cloud.client("s3").get_object(Bucket=cloud.settings.renditions_bucket, Key=manifest_key)["Body"]
+    assert json.loads(body.read())["ResultFiles"] == {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+
+
+def test_start_execution_sync_runs_each_child_to_its_end(cloud: LocalCloud) -> None:
+    passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    assert _distributed_map_over(cloud, passing, "sync-children").startswith("SUCCEEDED")
+    sfn = cloud.client("stepfunctions")
+    child = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "sync-children-child")
+    runs = sfn.list_executions(stateMachineArn=child["stateMachineArn"])["executions"]
+    assert sorted((r["name"], r["status"]) for r in runs) == [
+        (f"sync-children-{i}", "SUCCEEDED") for i in range(3)
+    ]
+
+
+def test_upstream_rejects_an_integer_tolerated_failure_percentage(cloud: LocalCloud) -> None:
+    # Valid in AWS; the reprocess definition uses ToleratedFailurePercentagePath (moto parses, ignores it).
+    from botocore.exceptions import ClientError
+
+    from imgflow.local.cloud import ROLE_ARN
+
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ToleratedFailurePercentage": 5,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    with pytest.raises(ClientError, match="ToleratedFailurePercentage"):
+        cloud.client("stepfunctions").create_state_machine(
+            name="int-tolerance", definition=json.dumps(definition), roleArn=ROLE_ARN
+        )
+
+
+def test_the_local_stack_deploys_the_reprocess_file_as_it_is(cloud: LocalCloud) -> None:
+    deployed = cloud.client("stepfunctions").describe_state_machine(stateMachineArn=cloud.reprocess_arn)
+    assert (
+        json.loads(deployed["definition"])["States"].keys()
+        == json.loads(workflow.definition_text(workflow.REPROCESS))["States"].keys()
+    )
+    assert workflow.placeholders(workflow.definition_text(workflow.REPROCESS)) == {
+        "ReprocessFunctionArn",
+        "IngestStateMachineArn",
+        "RunsBucketName",
+    }

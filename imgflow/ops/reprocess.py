@@ -1,0 +1,201 @@
+"""``imgflow reprocess``: one run of statemachine/reprocess.asl.json, with progress and its summary.
+
+The same command works against ``imgflow serve`` (``--endpoint``) and a deployed stack (``--stack``):
+it starts the reprocess state machine, follows its Distributed Map run, and prints the summary the
+workflow returns (also written to S3 under ``.reprocess/<run_id>/`` in the renditions bucket).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from imgflow.ops import stack as stacks
+
+MODES = ("failed", "stuck", "stale", "all")
+#: The summary keys every caller can rely on (soak's repair reads them).
+SUMMARY_KEYS = ("selected", "started", "already_running", "succeeded", "rejected", "failed", "skipped")
+FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class ReprocessFailed(RuntimeError):
+    """The reprocess execution itself did not succeed (bad input, or it was stopped)."""
+
+
+def start(stack: stacks.Stack, request: dict[str, Any]) -> str:
+    """Start one reprocess execution; returns its ARN. A ``run_id`` in the request names the run (a run
+    started again with the same id reuses its manifest and skips the work already started)."""
+    if not stack.reprocess_arn:
+        raise stacks.StackNotFound("this stack has no reprocess state machine")
+    run = (
+        request.get("run_id")
+        or f"{request.get('mode', 'run')}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    )
+    body = {**request, "run_id": run}
+    name = f"{run[:60]}-{uuid.uuid4().hex[:12]}"
+    started = stack.client("stepfunctions").start_execution(
+        stateMachineArn=stack.reprocess_arn, name=name, input=json.dumps(body)
+    )
+    return str(started["executionArn"])
+
+
+def _map_progress(sfn: Any, execution_arn: str) -> dict[str, int] | None:
+    runs = sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
+    if not runs:
+        return None
+    counts = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
+    return {
+        k: int(counts.get(k, 0)) for k in ("total", "succeeded", "failed", "running", "pending", "aborted")
+    }
+
+
+def wait(
+    stack: stacks.Stack,
+    execution_arn: str,
+    *,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    poll_s: float = 0.25,
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
+    """Wait for the execution; returns its summary (``ReprocessFailed`` if it did not succeed)."""
+    sfn = stack.client("stepfunctions")
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        status = described["status"]
+        if progress:
+            state: dict[str, Any] = {"execution_arn": execution_arn, "status": status}
+            try:
+                state["items"] = _map_progress(sfn, execution_arn)
+            except Exception:  # progress is a nicety: never let it break the run
+                state["items"] = None
+            progress(state)
+        if status in FINAL:
+            break
+        if deadline and time.monotonic() > deadline:
+            raise TimeoutError(f"{execution_arn} still running after {timeout_s} s")
+        time.sleep(poll_s)
+    if status != "SUCCEEDED":
+        raise ReprocessFailed(
+            f"reprocess {status}: {described.get('error', '')} {described.get('cause', '')}".strip()
+        )
+    summary: dict[str, Any] = json.loads(described.get("output") or "{}")
+    summary["execution_arn"] = execution_arn
+    return summary
+
+
+def run(
+    stack: stacks.Stack,
+    request: dict[str, Any],
+    *,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Start one reprocess execution with the issue-9 input, wait, return the summary dict
+    (selected, started, already_running, succeeded, rejected, failed, skipped, expired, ...)."""
+    return wait(stack, start(stack, request), progress=progress)
+
+
+# -- command line ------------------------------------------------------------------------------------------
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "reprocess",
+        help="re-run the ingest workflow over stored images (failed, stuck, stale or all)",
+        description="Start the reprocess workflow, show its progress, print the summary.",
+    )
+    parser.add_argument("--mode", required=True, choices=MODES, help="which images (see README)")
+    parser.add_argument("--owner", help="only this owner's images")
+    parser.add_argument("--since", help="only images created at or after this ISO date")
+    parser.add_argument("--until", help="only images created at or before this ISO date")
+    parser.add_argument(
+        "--older-than", type=int, metavar="S", help="stuck: seconds a record must have waited"
+    )
+    parser.add_argument("--max-images", type=int, metavar="N", help="select at most N images")
+    parser.add_argument("--run-id", help="name of the run; the same id again resumes it")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    stacks.add_arguments(parser)
+    return parser
+
+
+def request_from(args: argparse.Namespace) -> dict[str, Any]:
+    request: dict[str, Any] = {"mode": args.mode}
+    for key, value in (
+        ("owner", args.owner),
+        ("since", args.since),
+        ("until", args.until),
+        ("older_than_s", args.older_than),
+        ("max_images", args.max_images),
+        ("run_id", args.run_id),
+    ):
+        if value is not None:
+            request[key] = value
+    return request
+
+
+class ProgressBar:
+    """One line on stderr, redrawn: items done of the total, per second."""
+
+    def __init__(self, stream: Any = sys.stderr, width: int = 30) -> None:
+        self.stream, self.width, self.started = stream, width, time.monotonic()
+        self.drawn = False
+
+    def __call__(self, state: dict[str, Any]) -> None:
+        items = state.get("items")
+        elapsed = time.monotonic() - self.started
+        if not items or not items.get("total"):
+            text = f"reprocess: {state['status'].lower()} ({'selecting' if items is None else 'starting'})"
+        else:
+            done = items["succeeded"] + items["failed"] + items["aborted"]
+            total = items["total"]
+            filled = int(self.width * done / total)
+            rate = done / elapsed if elapsed > 0 else 0.0
+            text = (
+                f"reprocess [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} "
+                f"{rate:.1f} images/s, {items['running']} running"
+            )
+        if self.stream.isatty():
+            self.stream.write("\r" + text.ljust(79))
+        elif not self.drawn or state["status"] != "RUNNING":
+            self.stream.write(text + "\n")  # not a terminal: first and last line only
+        self.drawn = True
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn and self.stream.isatty():
+            self.stream.write("\n")
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    keys = [*SUMMARY_KEYS, "expired"]
+    line = " ".join(f"{k}={summary.get(k, 0)}" for k in keys)
+    extra = (
+        f"\nrun {summary.get('run_id')} mode={summary.get('mode')} version={summary.get('pipeline_version')}"
+    )
+    if summary.get("truncated"):
+        extra += " (more images remain: run again)"
+    if summary.get("map_error"):
+        extra += f"\nmap: {summary['map_error'].get('Error')}: {summary['map_error'].get('Cause', '')[:200]}"
+    return f"reprocess {line}{extra}"
+
+
+def main(args: argparse.Namespace) -> int:
+    """``imgflow reprocess``: 0 if the run succeeded and no image ended FAILED, 1 if one did, 2 on misuse."""
+    try:
+        stack = stacks.from_arguments(args)
+    except stacks.StackNotFound as exc:
+        print(f"imgflow reprocess: {exc}", file=sys.stderr)
+        return 2
+    bar = ProgressBar()
+    try:
+        summary = run(stack, request_from(args), progress=bar)
+    except ReprocessFailed as exc:
+        bar.close()
+        print(f"imgflow reprocess: {exc}", file=sys.stderr)
+        return 2 if "InvalidReprocessRequest" in str(exc) else 1
+    bar.close()
+    print(json.dumps(summary) if args.json else format_summary(summary))
+    return 1 if summary.get("failed") else 0
