@@ -31,6 +31,11 @@ def _fmt(value: float | int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["reprocess"]:  # a bench of its own: python -m bench reprocess [--images N]
+        from bench import reprocess
+
+        return reprocess.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("tasks", nargs="*", choices=[*TASKS, []], metavar="TASK", help="A-H, W (all)")
     parser.add_argument("--quick", action="store_true", help="few rounds, 20 images for E: a smoke run")

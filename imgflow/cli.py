@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+from imgflow.local.schedule import DEFAULT_PERIOD_S as DEFAULT_REPAIR_S
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--user", default="local", help="user of the token printed at start")
     serve.add_argument("--json", action="store_true", help="print one JSON line with endpoints and token")
+    serve.add_argument(
+        "--repair-every",
+        type=float,
+        default=float(os.environ.get("IMGFLOW_REPAIR_EVERY_S", DEFAULT_REPAIR_S)),
+        metavar="S",
+        help="reprocess stuck and failed images every S seconds, as the AWS schedule does (0: off; "
+        f"default {DEFAULT_REPAIR_S}, or IMGFLOW_REPAIR_EVERY_S)",
+    )
     token = commands.add_parser("token", help="print a bearer token for a local user of imgflow serve")
     token.add_argument("name", help="user name (the owner of the images): [A-Za-z0-9_-]{1,128}")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
@@ -53,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
 
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop
         s3_port = args.s3_port if args.s3_port is not None else (args.port + 1 if args.port else 0)
-        return serve(port=args.port, s3_port=s3_port, user=args.user, as_json=args.json)
+        return serve(
+            port=args.port,
+            s3_port=s3_port,
+            user=args.user,
+            as_json=args.json,
+            repair_every_s=args.repair_every,
+        )
     if args.command == "runs":
         from imgflow.ops import runs
 

@@ -227,8 +227,11 @@ class LocalServer:
         return tokens.issue(user, key=self.key, ttl_s=ttl_s)
 
 
-def serve(*, port: int, s3_port: int, user: str, as_json: bool) -> int:
-    """Run until interrupted; prints where everything listens and a token for ``user``."""
+def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: float = 0) -> int:
+    """Run until interrupted; prints where everything listens and a token for ``user``. Every
+    ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does."""
+    from imgflow.local.schedule import RepairSchedule
+
     with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
         info = {
             "api": server.api_url,
@@ -239,6 +242,7 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool) -> int:
             "token": server.token(user),
             "state_machine_arn": server.cloud.ingest_arn if server.cloud else "",
             "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
+            "repair_every_s": repair_every_s,
         }
         if as_json:
             print(json.dumps(info), flush=True)
@@ -252,9 +256,12 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool) -> int:
                 "Ctrl-C stops it; all state goes with it.",
                 flush=True,
             )
+        repair = RepairSchedule(server.endpoint, repair_every_s).start()
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+        finally:
+            repair.stop()
     return 0

@@ -104,6 +104,13 @@ def run_id(raw: str) -> str:
     return clean
 
 
+def next_part(run: str) -> str:
+    """The run id of the next part of a run too large for one manifest: ``<id>-p2``, ``-p3``, ..."""
+    match = re.search(r"-p(\d+)$", run)
+    base, part = (run[: match.start()], int(match.group(1)) + 1) if match else (run, 2)
+    return run_id(f"{base[: MAX_RUN_ID - 8]}-p{part}")
+
+
 def child_name(image_id: str, pipeline_version: str, run: str) -> str:
     """The ingest execution's name for one image of one run: deterministic, so a restarted run gets
     ExecutionAlreadyExists instead of starting the same work twice. At most 80 characters."""

@@ -81,7 +81,7 @@ def select(
         }
         _put_json(bucket, info_key, info)  # written last: its presence means the manifest is complete
     assert info is not None
-    return {
+    run: dict[str, Any] = {
         "run_id": request.run_id,
         "mode": request.mode,
         "bucket": bucket,
@@ -101,6 +101,12 @@ def select(
         "done": False,
         "counts": {},
     }
+    if info["truncated"] and request.mode == "stale":
+        # Converges: what this part runs ends on the current version, so the next part selects the rest.
+        part = sel.next_part(request.run_id)
+        run["continue_with"] = {**raw_request, "run_id": part}
+        run["continue_name"] = part
+    return run
 
 
 def child_arn(ingest_arn: str, name: str) -> str:
@@ -178,6 +184,8 @@ def summary_of(run: dict[str, Any]) -> dict[str, Any]:
     summary["skipped"] = counts.get("skipped", 0) + run["skipped"]
     summary["truncated"] = run["truncated"]
     summary["manifest"] = f"s3://{run['bucket']}/{run['manifest_key']}"
+    if run.get("continue_name"):
+        summary["continued_as"] = run["continue_name"]
     if run.get("map_error"):
         summary["map_error"] = run["map_error"]
     return summary

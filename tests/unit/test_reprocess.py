@@ -90,3 +90,10 @@ def test_outcomes_are_read_from_the_record() -> None:
     ]
     assert outcome(execution_arn="another", status="PROCESSED") == ["skipped"]
     assert outcome() == ["skipped"]  # deleted
+
+
+def test_a_run_too_large_for_one_manifest_continues_in_parts() -> None:
+    assert sel.next_part("stale-nightly") == "stale-nightly-p2"
+    assert sel.next_part("stale-nightly-p2") == "stale-nightly-p3"
+    long = sel.run_id("x" * 40)
+    assert len(sel.next_part(long)) <= sel.MAX_RUN_ID and sel.next_part(long).endswith("-p2")

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from api import service as api
 from imgflow import aws, config, keys
 from imgflow.local import moto_adapter
 from imgflow.local.cloud import LocalCloud
+from imgflow.local.schedule import RepairSchedule
 from imgflow.ops import reprocess
 from imgflow.ops import stack as stacks
 from imgflow.records import ImageRepository
@@ -290,8 +292,9 @@ def test_no_rendition_outlives_a_delete_that_races_the_run(
         hooks = []
     for event, hook in hooks:
         ddb.meta.events.register(event, hook)
+    started = datetime.now(UTC) - timedelta(seconds=1)
     try:
-        put_upload(cloud, jpeg_bytes((900, 600)), owner=owner, image_id=image_id)
+        put_upload(cloud, jpeg_bytes((1600, 1200)), owner=owner, image_id=image_id)  # 3 distinct renditions
         if moment >= 6:
             wait_record(cloud, image_id)
         else:
@@ -300,6 +303,8 @@ def test_no_rendition_outlives_a_delete_that_races_the_run(
         resume.set()
         deadline = time.monotonic() + 30
         for summary in cloud.executions():
+            if summary["startDate"] < started:
+                continue
             described = cloud.client("stepfunctions").describe_execution(executionArn=summary["executionArn"])
             if image_id in described["input"]:
                 wait_final(cloud, summary["executionArn"])
@@ -313,3 +318,34 @@ def test_no_rendition_outlives_a_delete_that_races_the_run(
     time.sleep(0.2)
     assert _renditions_of(cloud, f"{owner}/{image_id}/") == set()
     assert _repo(cloud).get(image_id)["status"] == "DELETED"  # type: ignore[index]
+
+
+def test_serve_runs_the_repair_on_a_timer(cloud: LocalCloud) -> None:
+    seen: list[dict[str, Any]] = []
+    schedule = RepairSchedule(cloud.endpoint, 0.05, modes=("stuck",), on_summary=seen.append).start()
+    try:
+        deadline = time.monotonic() + 60
+        while schedule.runs < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        schedule.stop()
+    assert schedule.runs >= 2 and {s["mode"] for s in seen} == {"stuck"}
+    assert RepairSchedule(cloud.endpoint, 0).start().runs == 0  # 0: off
+
+
+def test_stale_larger_than_one_run_continues_as_new_until_nothing_is_stale(
+    cloud: LocalCloud, stack: stacks.Stack, owner: str, request: pytest.FixtureRequest
+) -> None:
+    ids = [put_upload(cloud, jpeg_bytes((96, 72)), owner=owner) for _ in range(3)]
+    for image_id in ids:
+        wait_record(cloud, image_id)
+    new_version = request.getfixturevalue("new_spec")
+
+    first = reprocess.run(stack, {"mode": "stale", "owner": owner, "max_images": 2})
+
+    assert (first["selected"], first["succeeded"], first["truncated"]) == (2, 2, True)
+    sfn = stack.client("stepfunctions")
+    arn = first["execution_arn"].rsplit(":", 1)[0] + ":" + first["continued_as"]
+    assert reprocess.wait(stack, arn)["selected"] == 1  # the next part took the rest, then stopped
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    assert {_repo(cloud).get(i)["pipeline_version"] for i in ids} == {new_version}  # type: ignore[index]
