@@ -55,6 +55,7 @@ def test_every_env_var_the_code_reads_is_set(synth: Synth) -> None:
     reprocess_only = {"IMGFLOW_UPLOAD_DLQ_URL", "IMGFLOW_REPROCESS_MAX_CONCURRENCY"}
     reprocess_only |= {"IMGFLOW_REPROCESS_TOLERATED_FAILURE_PERCENTAGE"}
     optional |= {"IMGFLOW_REPROCESS_MAX_IMAGES", "IMGFLOW_REPROCESS_STUCK_AFTER_S"}
+    optional |= {"IMGFLOW_FORMATS"}  # defaults to imgflow.config.DEFAULT_FORMATS
     assert len(names) > 5
     reprocess = synth.stack.reprocessing.function
     functions = [*synth.stack.functions.tasks.values(), synth.stack.api.function, reprocess]
