@@ -6,6 +6,7 @@ Findings are written to ``--out`` (one file per failing input, named by case) so
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--service-every", type=int, default=25, help="every Nth case also through moto S3")
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"))
+    parser.add_argument("--report", type=Path, help="also write the report as JSON here")
     args = parser.parse_args(argv)
     print(f"fuzz: seed={args.seed} cases={args.cases} corpus={args.corpus}", flush=True)
     started = time.monotonic()
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report.summary())
     print(f"wall_s={time.monotonic() - started:.1f}")
+    if args.report:
+        args.report.write_text(json.dumps(report.as_json(), indent=1))
     if report.findings:
         args.out.mkdir(parents=True, exist_ok=True)
         for finding in report.findings:

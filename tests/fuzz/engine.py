@@ -84,7 +84,12 @@ def _exif(orientation: int = 6) -> bytes:
 
 
 def generated_seeds() -> dict[str, bytes]:
-    """Small images of every accepted format and its common variants (built in well under a second)."""
+    """Small images of every accepted format and its common variants (made once per process)."""
+    return dict(_generated_seeds())
+
+
+@functools.cache
+def _generated_seeds() -> dict[str, bytes]:
     base = Image.linear_gradient("L").resize((48, 32)).convert("RGB")
     rgba = base.convert("RGBA")
     rgba.putalpha(Image.linear_gradient("L").resize((48, 32)))
@@ -353,7 +358,7 @@ def exif_block(data: bytes, rng: random.Random, seeds: dict[str, bytes]) -> byte
     """Bit flips and interesting values inside the EXIF/TIFF structure (offsets, counts, types)."""
     at = data.find(b"Exif\x00\x00")
     at = at + 6 if at >= 0 else data.find(b"MM\x00*") if b"MM\x00*" in data else data.find(b"II*\x00")
-    if at < 0:
+    if not 0 <= at < len(data):
         return bit_flips(data, rng, seeds)
     out = bytearray(data)
     for _ in range(rng.randint(1, 6)):
@@ -435,6 +440,16 @@ class Report:
         self.total_s[task] = self.total_s.get(task, 0.0) + seconds
         if seconds > self.slowest.get(task, (0.0, ""))[0]:
             self.slowest[task] = (seconds, label)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cases": self.cases,
+            "service_cases": self.service_cases,
+            "verdicts": dict(self.verdicts),
+            "findings": [f.describe() for f in self.findings],
+            "slowest": {task: {"s": round(s, 3), "case": label} for task, (s, label) in self.slowest.items()},
+            "summary": self.summary(),
+        }
 
     def summary(self) -> str:
         lines = [f"fuzz cases={self.cases} service_cases={self.service_cases} findings={len(self.findings)}"]

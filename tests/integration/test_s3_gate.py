@@ -204,7 +204,7 @@ def test_anonymous_reads_and_deletes_are_refused(stack: Stack) -> None:
 def _ticket(stack: Stack) -> dict[str, Any]:
     session = stack.session("alice")
     body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 1000}
-    response = session.post(f"{stack.api}/uploads", json=body, timeout=10)
+    response = session.post(f"{stack.api}/uploads", json=body, timeout=30)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
