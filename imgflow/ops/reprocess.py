@@ -82,11 +82,21 @@ def wait(
         time.sleep(poll_s)
     if status != "SUCCEEDED":
         raise ReprocessFailed(
-            f"reprocess {status}: {described.get('error', '')} {described.get('cause', '')}".strip()
+            f"reprocess {status}: {described.get('error', '')} {_message(described)}".strip()
         )
     summary: dict[str, Any] = json.loads(described.get("output") or "{}")
     summary["execution_arn"] = execution_arn
     return summary
+
+
+def _message(described: dict[str, Any]) -> str:
+    """The human part of a failed execution's cause (a Lambda error's message, never its stack trace)."""
+    cause = described.get("cause") or ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return str(cause)[:500]
+    return str(parsed.get("errorMessage", cause))[:500] if isinstance(parsed, dict) else str(cause)[:500]
 
 
 def run(
