@@ -16,6 +16,9 @@ class FunctionSpec:
     placeholder: str | None
     memory_mb: int
     timeout_s: int
+    #: Reserved concurrency (None: the account's unreserved pool). The CDK app sets it on the function
+    #: (context ``imageTaskConcurrency`` overrides it); the local mode enforces it, as Lambda does.
+    reserved_concurrency: int | None = None
 
 
 # Sizing, from `make bench` (bench/README.md) on a 12 MP photo and the 50 MP / 25 MB input limits:
@@ -25,12 +28,30 @@ class FunctionSpec:
 # - extract_meta 512 MB: headers only (a ranged GET for JPEG); the whole object for other formats.
 # - record 256 MB: two DynamoDB calls. Timeouts leave ample room over the measured durations; the ASL's
 #   TimeoutSeconds match them.
+# Reserved concurrency: the tasks that decode images (CPU/memory heavy, bursty) get IMAGE_TASK_CONCURRENCY,
+# which caps what an upload storm can take from the account's pool (keeping the API and ``record``
+# responsive) and the S3 request rate; an invocation over it is refused (Lambda.TooManyRequestsException)
+# and the ASL retries it patiently (README, operations). ``record`` is never reserved: the terminal writes
+# must not wait behind the image work.
+IMAGE_TASK_CONCURRENCY = 20
 TASKS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
-        "validate", "tasks.validate.handler.lambda_handler", "tasks/validate", "ValidateFunctionArn", 1024, 60
+        "validate",
+        "tasks.validate.handler.lambda_handler",
+        "tasks/validate",
+        "ValidateFunctionArn",
+        1024,
+        60,
+        IMAGE_TASK_CONCURRENCY,
     ),
     FunctionSpec(
-        "resize", "tasks.resize.handler.lambda_handler", "tasks/resize", "ResizeFunctionArn", 1769, 120
+        "resize",
+        "tasks.resize.handler.lambda_handler",
+        "tasks/resize",
+        "ResizeFunctionArn",
+        1769,
+        120,
+        IMAGE_TASK_CONCURRENCY,
     ),
     FunctionSpec(
         "extract_meta",
@@ -39,6 +60,7 @@ TASKS: tuple[FunctionSpec, ...] = (
         "ExtractMetaFunctionArn",
         512,
         30,
+        IMAGE_TASK_CONCURRENCY,
     ),
     FunctionSpec(
         "record", "tasks.record.handler.lambda_handler", "tasks/record", "RecordFunctionArn", 256, 10
@@ -55,3 +77,13 @@ REPROCESS_FUNCTION = FunctionSpec(
     1024,
     900,
 )
+
+
+def reserved_concurrency(spec: FunctionSpec, override: int | None = None) -> int | None:
+    """The reserved concurrency to deploy ``spec`` with; ``override`` replaces it where one is reserved.
+
+    An override of 0 means "no reservation" (the CDK context key's convention), not "always throttled".
+    """
+    if spec.reserved_concurrency is None or override is None:
+        return spec.reserved_concurrency
+    return override or None

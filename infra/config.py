@@ -37,7 +37,8 @@ CONTEXT_KEYS: dict[str, str] = {
     "powertoolsVersion": "Powertools layer version in the SSM path, or 'latest' (default "
     + POWERTOOLS_VERSION
     + ")",
-    "imageTaskConcurrency": "reserved concurrency of validate/resize/extract_meta, 0 = none (default 20)",
+    "imageTaskConcurrency": "reserved concurrency of validate/resize/extract_meta, 0 = none "
+    "(default imgflow.functions.IMAGE_TASK_CONCURRENCY, 20)",
     "apiThrottleRate": "API steady-state requests per second (default 50)",
     "apiThrottleBurst": "API burst (default 100)",
     "reprocessSchedule": "Scheduler expression of the repair (reprocess failed, stuck); default rate(1 hour)",
@@ -113,6 +114,10 @@ def _int(value: Any, default: int) -> int:
     return default if value is None or value == "" else int(value)
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
 @dataclass(frozen=True)
 class StageConfig:
     """Everything that differs between deployments."""
@@ -125,7 +130,9 @@ class StageConfig:
     allowed_origins: tuple[str, ...] = ("*",)
     architecture: str = "arm64"
     powertools_version: str = POWERTOOLS_VERSION
-    image_task_concurrency: int = 20
+    #: None: each function's ``FunctionSpec.reserved_concurrency`` (imgflow/functions.py, also what the local
+    #: mode enforces); a number replaces it on the image tasks (0 = no reservation).
+    image_task_concurrency: int | None = None
     api_throttle_rate: int = 50
     api_throttle_burst: int = 100
     reprocess_schedule: str = "rate(1 hour)"
@@ -175,7 +182,7 @@ class StageConfig:
             allowed_origins=tuple(origins) if origins else d.allowed_origins,
             architecture=get("lambdaArchitecture") or d.architecture,
             powertools_version=get("powertoolsVersion") or d.powertools_version,
-            image_task_concurrency=_int(get("imageTaskConcurrency"), d.image_task_concurrency),
+            image_task_concurrency=_optional_int(get("imageTaskConcurrency")),
             api_throttle_rate=_int(get("apiThrottleRate"), d.api_throttle_rate),
             api_throttle_burst=_int(get("apiThrottleBurst"), d.api_throttle_burst),
             reprocess_schedule=get("reprocessSchedule") or d.reprocess_schedule,

@@ -26,6 +26,12 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def cloud() -> Iterator[LocalCloud]:
     """The local stack, one per test process (moto's state is process-wide)."""
-    # Retry waits of 1-20 s become milliseconds; the ASL's Retry policies are otherwise unchanged.
-    with moto_adapter.time_scale(0.001), LocalCloud() as running:
+    # Retry waits of 1-20 s become milliseconds; the ASL's Retry policies are otherwise unchanged. A throttled
+    # task (image tasks reserved to 20, as deployed) waits a quarter of its ASL wait: up to 15 s, ~3 min of
+    # patience in all, still far above any backlog a test makes (moto_adapter 8.).
+    with (
+        moto_adapter.time_scale(0.001),
+        moto_adapter.time_scale(0.25, variable="IMGFLOW_LOCAL_THROTTLE_TIME_SCALE"),
+        LocalCloud() as running,
+    ):
         yield running

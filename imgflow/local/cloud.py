@@ -24,7 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from imgflow import aws, workflow
 from imgflow.config import Settings
-from imgflow.functions import REPROCESS_FUNCTION, TASKS
+from imgflow.functions import REPROCESS_FUNCTION, TASKS, reserved_concurrency
 from imgflow.local import faults, moto_adapter
 from imgflow.records import TABLE
 from imgflow.records.table import TTL_ATTRIBUTE
@@ -36,10 +36,16 @@ INGEST_NAME = "imgflow-ingest"
 REPROCESS_NAME = "imgflow-reprocess"
 UPLOAD_RULE = "imgflow-uploads"
 FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+LISTEN_BACKLOG = 4096
 
 _running: LocalCloud | None = None
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def function_name(task: str) -> str:
+    """The local name of a task's function (``imgflow-<task>``)."""
+    return f"imgflow-{task}"
 
 
 def _local_environment(endpoint: str, port: int, settings: Settings) -> dict[str, str]:
@@ -68,6 +74,9 @@ class LocalCloud:
 
     settings: Settings = field(default_factory=Settings)
     port: int = 0
+    #: Reserved concurrency of the functions that have one (imgflow/functions.py), e.g. 4 for a burst soak;
+    #: None: as the CDK app deploys them. Enforced as Lambda does (moto_adapter 8.).
+    concurrency: int | None = None
     #: Optional WSGI middleware around moto (e.g. the POST policy check of the local S3 endpoint).
     middleware: Callable[[WsgiApp], WsgiApp] | None = None
     endpoint: str = ""
@@ -102,6 +111,9 @@ class LocalCloud:
         self._server = make_server(
             "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
+        # Every execution's task calls come back to this server: a burst of a thousand would overflow
+        # werkzeug's listen backlog of 128 (connections time out). Listening again updates it.
+        self._server.socket.listen(LISTEN_BACKLOG)
         self.port = self._server.server_port
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="imgflow-moto", daemon=True)
@@ -182,7 +194,7 @@ class LocalCloud:
         functions: dict[str, str] = {}
         for spec in (*TASKS, REPROCESS_FUNCTION):
             functions[spec.name] = arn = lam.create_function(
-                FunctionName=f"imgflow-{spec.name}",
+                FunctionName=function_name(spec.name),
                 Runtime="python3.12",
                 Role=ROLE_ARN,
                 Handler=spec.handler,
@@ -192,6 +204,7 @@ class LocalCloud:
             )["FunctionArn"]
             if spec.placeholder and spec in TASKS:
                 substitutions[spec.placeholder] = arn
+        self.set_concurrency(self.concurrency)
         definition = workflow.render(workflow.definition_text(workflow.INGEST), substitutions)
         self.ingest_arn = sfn.create_state_machine(
             name=INGEST_NAME, definition=definition, roleArn=ROLE_ARN, type="STANDARD"
@@ -214,6 +227,17 @@ class LocalCloud:
         events.put_targets(
             Rule=UPLOAD_RULE, Targets=[{"Id": "ingest", "Arn": self.ingest_arn, "RoleArn": ROLE_ARN}]
         )
+
+    def set_concurrency(self, override: int | None) -> None:
+        """Reserve each function's concurrency as the CDK app does, ``override`` replacing the figure."""
+        lam = self.client("lambda")
+        for spec in TASKS:
+            name, reserved = function_name(spec.name), reserved_concurrency(spec, override)
+            if reserved is None:
+                lam.delete_function_concurrency(FunctionName=name)
+            else:
+                lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+        self.concurrency = override
 
     # -- runs -----------------------------------------------------------------------------------------
     def executions(self) -> list[dict[str, Any]]:

@@ -27,11 +27,24 @@ moto is the local AWS; where it falls short of what AWS does for this workflow, 
    parameter names (``StateMachineArn``) as they are for boto3, which wants ``stateMachineArn``, and the
    response un-cased (``executionArn`` where the sync resolver reads ``ExecutionArn``). We re-case both ways
    through the botocore shapes, as AWS (and LocalStack's base class) does.
+8. Concurrency: moto stores a function's reserved concurrency (``PutFunctionConcurrency``) and never applies
+   it. An invocation beyond it is refused here exactly as Lambda refuses it (HTTP 429
+   ``TooManyRequestsException``, Reason ``ReservedFunctionConcurrentInvocationLimitExceeded``), so the
+   engine's Lambda integration reports ``Lambda.TooManyRequestsException`` to the ASL, as in AWS; functions
+   without a reservation share what the account quota leaves (``concurrency.account_limit``, 1000 as in
+   AWS). The wait before
+   retrying a throttled task is not scaled by 3.: a slot frees when local work ends, and that work is
+   not scaled, so a wait scaled to milliseconds would only spin through the Retry's attempts. Its own knob,
+   ``IMGFLOW_LOCAL_THROTTLE_TIME_SCALE`` (default 1), shortens it for a test whose backlog is short.
+   A task's TimeoutSeconds is wall time, and locally every handler shares one process: a burst of hundreds of
+   executions queues each handler behind the GIL for longer than the task takes in AWS. For burst runs,
+   ``IMGFLOW_LOCAL_TASK_TIMEOUT_SCALE`` (default 1) stretches the ASL's TimeoutSeconds by that factor.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import functools
 import importlib
@@ -51,6 +64,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import moto
+from moto.core.exceptions import JsonRESTError
 
 MOTO_VERSION = "5.2.5"
 log = logging.getLogger("imgflow.local")
@@ -369,6 +383,127 @@ def _sfn_normalise_response(
     self._from_boto_response(response, operation.output_shape)
 
 
+# -- 8. Concurrency --------------------------------------------------------------------------------------
+class TooManyRequestsException(JsonRESTError):
+    """Lambda's 429 for a throttled invocation, body as Lambda's API answers it."""
+
+    code = 429
+
+    def __init__(self, reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps({"Reason": reason, "Type": "User", "message": "Rate Exceeded."})
+
+
+#: Lambda's default concurrency quota of an account in a region.
+ACCOUNT_CONCURRENCY = 1000
+
+
+@dataclass
+class ConcurrencyLog:
+    """Invocations in flight per function, refused ones (``throttled``) and the peak reached.
+
+    A function with reserved concurrency runs at most that many at once; the others share what the
+    account's quota (``account_limit``) leaves unreserved, as in Lambda.
+    """
+
+    account_limit: int = ACCOUNT_CONCURRENCY
+    in_flight: dict[str, int] = field(default_factory=dict)
+    peak: dict[str, int] = field(default_factory=dict)
+    throttled: dict[str, int] = field(default_factory=dict)
+    _unreserved_in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def acquire(self, function_name: str, reserved: int | None, reserved_total: int) -> str | None:
+        """Take a slot of ``function_name``; the throttle Reason (counted) when there is none."""
+        with self._lock:
+            running = self.in_flight.get(function_name, 0)
+            if reserved is not None and running >= reserved:
+                reason: str | None = "ReservedFunctionConcurrentInvocationLimitExceeded"
+            elif reserved is None and self._unreserved_in_flight >= self.account_limit - reserved_total:
+                reason = "ConcurrentInvocationLimitExceeded"
+            else:
+                reason = None
+            if reason:
+                self.throttled[function_name] = self.throttled.get(function_name, 0) + 1
+                return reason
+            self.in_flight[function_name] = running + 1
+            self._unreserved_in_flight += reserved is None
+            self.peak[function_name] = max(self.peak.get(function_name, 0), running + 1)
+            return None
+
+    def release(self, function_name: str, reserved: int | None) -> None:
+        with self._lock:
+            self.in_flight[function_name] -= 1
+            self._unreserved_in_flight -= reserved is None
+
+    def reset(self) -> None:
+        """Forget the counts (not the invocations in flight)."""
+        with self._lock:
+            self.throttled.clear()
+            self.peak = {name: n for name, n in self.in_flight.items() if n}
+
+    @property
+    def total_throttled(self) -> int:
+        with self._lock:
+            return sum(self.throttled.values())
+
+
+concurrency = ConcurrencyLog()
+
+
+def _reserved(function: Any) -> int | None:
+    value = function.reserved_concurrency
+    return None if value is None or value == "" else int(value)
+
+
+def _limited_invoke(original: Callable[..., Any]) -> Callable[..., Any]:
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        """Replacement for ``LambdaFunction.invoke``: within the function's or the account's concurrency."""
+        from moto.awslambda.models import lambda_backends
+
+        reserved = _reserved(self)
+        backend = lambda_backends[self.account_id][self.region]
+        reserved_total = sum(_reserved(f) or 0 for f in backend.list_functions())
+        reason = concurrency.acquire(self.function_name, reserved, reserved_total)
+        if reason:
+            raise TooManyRequestsException(reason)
+        try:
+            return original(self, body, request_headers, response_headers)
+        finally:
+            concurrency.release(self.function_name, reserved)
+
+    return invoke
+
+
+def _scaled_task_timeout(original: Callable[[Any, Any], int]) -> Callable[[Any, Any], float]:
+    def _eval_seconds(self: Any, env: Any) -> float:
+        """Wraps ``TimeoutSeconds._eval_seconds``: the state's TimeoutSeconds, stretched for burst runs."""
+        seconds = original(self, env)
+        if self.is_default_value():
+            return seconds
+        return seconds * float(os.environ.get("IMGFLOW_LOCAL_TASK_TIMEOUT_SCALE", "1"))
+
+    return _eval_seconds
+
+
+THROTTLED = "Lambda.TooManyRequestsException"
+#: True while the engine waits to retry a throttled task (read by _ScaledTime).
+_throttle_wait: contextvars.ContextVar[bool] = contextvars.ContextVar("imgflow_throttle_wait", default=False)
+
+
+def _real_time_throttle_waits(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    def _eval_body(self: Any, env: Any) -> None:
+        """Wraps ``RetrierDecl._eval_body``; the error being handled is on top of the engine's stack."""
+        error = env.stack[-1] if env.stack else None
+        token = _throttle_wait.set(getattr(error, "error_name", None) == THROTTLED)
+        try:
+            original(self, env)
+        finally:
+            _throttle_wait.reset(token)
+
+    return _eval_body
+
+
 # -- 3. Retry waits --------------------------------------------------------------------------------------
 class _ScaledTime:
     """Stands in for the ``time`` module inside moto's retrier: sleeps scaled by IMGFLOW_LOCAL_TIME_SCALE."""
@@ -378,6 +513,9 @@ class _ScaledTime:
 
     @staticmethod
     def sleep(seconds: float) -> None:
+        if _throttle_wait.get():  # see 8.
+            time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_THROTTLE_TIME_SCALE", "1")))
+            return
         time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", "1")))
 
 
@@ -430,6 +568,7 @@ def install() -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
         from moto.s3 import notifications
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
             state_task_service_sfn,
         )
@@ -447,6 +586,9 @@ def install() -> None:
             **{f"dynamodb_{name}": getattr(DynamoDBBackend, name) for name in DYNAMODB_ITEM_OPERATIONS},
             sfn_normalise_parameters=state_task_service_sfn.StateTaskServiceSfn._normalise_parameters,
             sfn_normalise_response=state_task_service_sfn.StateTaskServiceSfn._normalise_response,
+            lambda_function_invoke=LambdaFunction.invoke,
+            retrier_eval_body=retrier_decl.RetrierDecl._eval_body,
+            timeout_seconds=TimeoutSeconds._eval_seconds,
         )
         for name in DYNAMODB_ITEM_OPERATIONS:
             setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
@@ -475,18 +617,25 @@ def install() -> None:
         )
         sfn_task._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        LambdaFunction.invoke = _limited_invoke(LambdaFunction.invoke)  # type: ignore[method-assign]
+        TimeoutSeconds._eval_seconds = _scaled_task_timeout(  # type: ignore[method-assign,assignment]
+            TimeoutSeconds._eval_seconds
+        )
+        retrier_decl.RetrierDecl._eval_body = _real_time_throttle_waits(  # type: ignore[method-assign,assignment]
+            retrier_decl.RetrierDecl._eval_body
+        )
         _installed = True
 
 
 @contextlib.contextmanager
-def time_scale(scale: float) -> Any:
-    """Temporarily scale retry waits (tests)."""
-    old = os.environ.get("IMGFLOW_LOCAL_TIME_SCALE")
-    os.environ["IMGFLOW_LOCAL_TIME_SCALE"] = str(scale)
+def time_scale(scale: float, *, variable: str = "IMGFLOW_LOCAL_TIME_SCALE") -> Any:
+    """Temporarily scale retry waits (tests); throttle waits: ``IMGFLOW_LOCAL_THROTTLE_TIME_SCALE``."""
+    old = os.environ.get(variable)
+    os.environ[variable] = str(scale)
     try:
         yield
     finally:
         if old is None:
-            os.environ.pop("IMGFLOW_LOCAL_TIME_SCALE", None)
+            os.environ.pop(variable, None)
         else:
-            os.environ["IMGFLOW_LOCAL_TIME_SCALE"] = old
+            os.environ[variable] = old

@@ -16,16 +16,13 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from imgflow.config import Limits, Settings, _renditions_from_env
-from imgflow.functions import TASKS, FunctionSpec
+from imgflow.functions import TASKS, FunctionSpec, reserved_concurrency
 from infra.bundling import python_code
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
 from infra.constructs.storage import Storage
 from infra.nag import acknowledge
 
 TASK_REQUIREMENTS = "requirements/lambda.txt"
-#: Tasks that decode images (CPU/memory heavy, bursty): their reserved concurrency caps what an upload storm
-#: can take from the account's pool (keeping the API and ``record`` responsive) and the S3 request rate.
-IMAGE_TASKS = frozenset({"validate", "resize", "extract_meta"})
 
 
 #: Why an object-ARN wildcard (``<bucket>/uploads/*``, ``<bucket>/*``) is as narrow as it gets.
@@ -135,14 +132,15 @@ class Functions(Construct):
             python_version=PYTHON_VERSION,
             runtime=RUNTIME,
         )
-        reserved = self.config.image_task_concurrency if spec.name in IMAGE_TASKS else 0
+        # The same figure the local mode enforces (imgflow/functions.py), unless the stage overrides it.
+        reserved = reserved_concurrency(spec, self.config.image_task_concurrency)
         return self.make(
             _pascal(spec.name),
             handler=spec.handler,
             code=code,
             memory_mb=spec.memory_mb,
             timeout_s=spec.timeout_s,
-            reserved_concurrency=reserved or None,
+            reserved_concurrency=reserved,
             description=f"imgflow {spec.name} task ({self.config.stage})",
         )
 

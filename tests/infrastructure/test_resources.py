@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from imgflow.functions import TASKS
+from imgflow.functions import IMAGE_TASK_CONCURRENCY, TASKS
 from imgflow.records.table import TABLE
 from infra.config import CONTEXT_KEYS, StageConfig
-from tests.infrastructure.conftest import EXISTING_BUCKET, Synth
+from tests.infrastructure.conftest import EXISTING_BUCKET, Synth, synthesize
 from tests.infrastructure.conftest import render as resolve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,12 +79,27 @@ def test_api_function(synth: Synth) -> None:
 
 
 def test_reserved_concurrency_on_image_tasks_only(synth: Synth) -> None:
-    for name, function in synth.stack.functions.tasks.items():
-        props = synth.resources[synth.logical_id(function)]["Properties"]
-        if name == "record":
+    # The figures the local mode enforces (imgflow/functions.py) are the ones deployed.
+    for spec in TASKS:
+        props = synth.resources[synth.logical_id(synth.stack.functions.tasks[spec.name])]["Properties"]
+        if spec.name == "record":
             assert "ReservedConcurrentExecutions" not in props, "record must never be throttled by us"
         else:
-            assert props["ReservedConcurrentExecutions"] == 20
+            assert spec.reserved_concurrency == IMAGE_TASK_CONCURRENCY == 20
+            assert props["ReservedConcurrentExecutions"] == spec.reserved_concurrency
+
+
+@pytest.mark.parametrize(("context", "expected"), [("50", 50), ("0", None)])
+def test_image_task_concurrency_is_overridden_by_context(
+    tmp_path: Path, context: str, expected: int | None
+) -> None:
+    synthesized = synthesize(tmp_path, imageTaskConcurrency=context)
+    for spec in TASKS:
+        props = synthesized.resources[synthesized.logical_id(synthesized.stack.functions.tasks[spec.name])][
+            "Properties"
+        ]
+        want = None if spec.reserved_concurrency is None else expected
+        assert props.get("ReservedConcurrentExecutions") == want
 
 
 @pytest.mark.parametrize("bucket", ["uploads", "renditions", "access_logs"])
