@@ -12,6 +12,8 @@ DEFINITION = json.loads(workflow.definition_text())
 STATES = DEFINITION["States"]
 STORAGE = {"TransientError", "StorageThrottled"}
 LAMBDA = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.TooManyRequestsException"}
+#: Throttling has its own, patient Retry in every task (tests/unit/test_definition.py); caught like others.
+THROTTLE = "Lambda.TooManyRequestsException"
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -23,7 +25,7 @@ def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _transient_retrier(state: dict[str, Any]) -> dict[str, Any]:
-    [retrier] = [r for r in state["Retry"] if set(r["ErrorEquals"]) >= STORAGE | LAMBDA]
+    [retrier] = [r for r in state["Retry"] if set(r["ErrorEquals"]) >= STORAGE | LAMBDA - {THROTTLE}]
     return retrier
 
 

@@ -38,7 +38,28 @@ def test_every_rejection_is_caught_as_a_rejection_and_never_retried() -> None:
 
 
 def test_every_task_retries_transient_lambda_errors_with_jitter() -> None:
-    transient = {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "StorageThrottled"}
+    transient = {"Lambda.ServiceException", "StorageThrottled"}
     for name, state in _tasks(DEFINITION["States"]):
         [retrier] = [r for r in state["Retry"] if transient <= set(r["ErrorEquals"])]
         assert retrier["JitterStrategy"] == "FULL" and retrier["BackoffRate"] > 1, name
+
+
+def _waits(retrier: dict[str, Any]) -> list[float]:
+    """The cap of each retry wait (full jitter draws uniformly below it)."""
+    interval, rate = retrier["IntervalSeconds"], retrier["BackoffRate"]
+    return [min(interval * rate**k, retrier["MaxDelaySeconds"]) for k in range(retrier["MaxAttempts"])]
+
+
+def test_every_task_waits_out_lambda_throttling_patiently() -> None:
+    # A burst queues on the image tasks' reserved concurrency: a throttled invocation has its own Retry, first
+    # (the first matching retrier wins), patient enough for a backlog of minutes (README, operations), and
+    # its worst case stays inside the execution's 30-minute timeout (infra/constructs/workflow.py).
+    for name, state in _tasks(DEFINITION["States"]):
+        throttle = state["Retry"][0]
+        assert throttle["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+        assert throttle["JitterStrategy"] == "FULL", name
+        waits = _waits(throttle)
+        assert sum(waits) / 2 >= 600, f"{name}: mean patience {sum(waits) / 2:.0f} s"
+        assert sum(waits) <= 30 * 60, f"{name}: worst case {sum(waits):.0f} s"
+        others = {error for retrier in state["Retry"][1:] for error in retrier["ErrorEquals"]}
+        assert "Lambda.TooManyRequestsException" not in others, name
