@@ -24,7 +24,7 @@ def corpus() -> Path:
 
 
 @pytest.fixture(scope="session")
-def cloud() -> Iterator[LocalCloud]:
+def _local_cloud() -> Iterator[LocalCloud]:
     """The local stack, one per test process (moto's state is process-wide)."""
     # Retry waits of 1-20 s become milliseconds; the ASL's Retry policies are otherwise unchanged. A throttled
     # task (image tasks reserved to 20, as deployed) waits a quarter of its ASL wait: up to 15 s, ~3 min of
@@ -35,3 +35,17 @@ def cloud() -> Iterator[LocalCloud]:
         LocalCloud() as running,
     ):
         yield running
+
+
+@pytest.fixture(scope="module")
+def cloud(_local_cloud: LocalCloud) -> LocalCloud:
+    """The local stack, deployed again if a file run before in this process reset moto (``mock_aws`` does).
+
+    Files run whole on one worker (``--dist loadfile``), so checking once per module is enough.
+    """
+    try:
+        _local_cloud.client("s3").head_bucket(Bucket=_local_cloud.settings.uploads_bucket)
+    except Exception:  # moto's backends were reset under the running server: deploy the stack again
+        _local_cloud._configure_moto()
+        _local_cloud.deploy()
+    return _local_cloud
