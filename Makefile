@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint synth bench clean lock audit fuzz
+.PHONY: setup demo test lint synth bench clean lock audit fuzz browser
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,7 +19,18 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch node_modules/.installed
 
-setup: $(STAMP) node_modules/.installed
+# The web page (web/src -> web/dist): what `imgflow serve` serves and the CDK app deploys.
+web/dist/manifest.json: $(wildcard web/src/*) web/build.py $(STAMP)
+	$(BIN)/python -m web.build
+
+setup: $(STAMP) node_modules/.installed web/dist/manifest.json
+
+# The browser tests' Chromium: Debian's package (never a test tool's own browser download), as root, once.
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 demo: $(STAMP)
 	$(BIN)/imgflow demo $(ARGS)
@@ -29,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: setup lint
+test: setup lint browser
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 synth: setup

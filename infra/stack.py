@@ -13,6 +13,7 @@ from infra.constructs.functions import Functions, _pascal
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.reprocessing import Reprocessing
 from infra.constructs.storage import Storage
+from infra.constructs.web import WebHosting
 from infra.constructs.workflow import IngestWorkflow
 
 
@@ -37,6 +38,7 @@ class ImgflowStack(Stack):
             ingest_name=self.ingest.name,
             upload_dlq=self.ingest.dead_letter_queue,
         )
+        self.web = WebHosting(self, "Web", config=config, storage=self.storage)
         self.api = Api(
             self,
             "Api",
@@ -45,6 +47,13 @@ class ImgflowStack(Stack):
             functions=self.functions,
             ingest=self.ingest.state_machine,
             ingest_name=self.ingest.name,
+            web_url=self.web.url,
+        )
+        self.web.publish(
+            api_url=self.api.url,
+            user_pool=self.api.user_pool,
+            client=self.api.client,
+            max_bytes=config.max_bytes,
         )
         self.monitoring = Monitoring(
             self,
@@ -63,6 +72,8 @@ class ImgflowStack(Stack):
         )
 
         outputs = {
+            "WebUrl": self.web.url,
+            "SignInUrl": self.web.sign_in.base_url(),
             "ApiUrl": self.api.url,
             "UploadsBucketName": self.storage.uploads.bucket_name,
             "RenditionsBucketName": self.storage.renditions.bucket_name,

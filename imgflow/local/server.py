@@ -34,6 +34,7 @@ from imgflow.config import Settings
 from imgflow.local.cloud import ACCOUNT, REGION, LocalCloud
 from imgflow.local.moto_adapter import LocalLambdaContext, resolve_handler
 from imgflow.local.post_policy import S3PolicyGate
+from imgflow.local.site import Site, find_dist, page_config
 
 API_HANDLER = "api.handler.lambda_handler"
 #: Routes without the authorizer (CDK: no JWT authorizer on these either).
@@ -127,9 +128,10 @@ def from_result(result: dict[str, Any]) -> Response:
 class ApiGateway:
     """WSGI app: what the HTTP API (JWT authorizer, CORS, payload limit) does in front of the Lambda."""
 
-    def __init__(self, key: bytes, handler: str = API_HANDLER) -> None:
+    def __init__(self, key: bytes, handler: str = API_HANDLER, site: Site | None = None) -> None:
         self.key = key
         self.handler: Callable[[dict[str, Any], Any], dict[str, Any]] = resolve_handler(handler)
+        self.site = site
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -141,6 +143,8 @@ class ApiGateway:
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
+        if self.site and (page := self.site.respond(request)):
+            return page  # the web page (public files, like the CloudFront distribution in AWS)
         if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
             return Response(
                 status=204,
@@ -203,7 +207,9 @@ class LocalServer:
         )
         os.environ.setdefault("IMGFLOW_CURSOR_KEY", secrets.token_hex(32))
         config.settings.cache_clear()
-        self._server = make_server("127.0.0.1", self.port, ApiGateway(self.key), threaded=True)
+        dist = find_dist()
+        site = Site(dist, page_config(self.settings), self.cloud.endpoint) if dist else None
+        self._server = make_server("127.0.0.1", self.port, ApiGateway(self.key, site=site), threaded=True)
         self.port = self._server.server_port
         self.api_url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self._server.serve_forever, name="imgflow-api", daemon=True).start()
@@ -233,13 +239,15 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
     from imgflow.local.schedule import RepairSchedule
 
     with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
+        token = server.token(user)
         info = {
+            "web": f"{server.api_url}/#token={token}",
             "api": server.api_url,
             "openapi": f"{server.api_url}/openapi.json",
             "swagger": f"{server.api_url}/swagger",
             "endpoint": server.endpoint,
             "user": user,
-            "token": server.token(user),
+            "token": token,
             "state_machine_arn": server.cloud.ingest_arn if server.cloud else "",
             "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
             "repair_every_s": repair_every_s,
@@ -249,6 +257,8 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
         else:
             print(
                 f"imgflow serve: local stack up\n"
+                f"  Web page       {info['web']}\n"
+                f"                 (open it: it signs you in as {user!r})\n"
                 f"  API            {info['api']}  (Swagger UI: {info['swagger']}, spec: {info['openapi']})\n"
                 f"  AWS endpoint   {info['endpoint']}  (S3, DynamoDB, Step Functions; "
                 f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"

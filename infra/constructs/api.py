@@ -74,6 +74,7 @@ class Api(Construct):
         functions: Functions,
         ingest: sfn.IStateMachine,
         ingest_name: str,
+        web_url: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         retain = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
@@ -117,6 +118,16 @@ class Api(Construct):
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
+            # The web page signs in through the hosted sign-in: authorization code + PKCE, no secret.
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                callback_urls=[web_url] if web_url else None,
+                logout_urls=[web_url] if web_url else None,
+            )
+            if web_url
+            else None,
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
         )
 
         # HMAC key of the API's list cursors: one random value every API instance shares.

@@ -183,7 +183,7 @@ def test_outputs(synth: Synth) -> None:
 
 def test_existing_bucket_is_not_created(synth_existing: Synth) -> None:
     buckets = synth_existing.of_type("AWS::S3::Bucket")
-    assert len(buckets) == 2  # renditions + access logs
+    assert len(buckets) == 3  # renditions, access logs, web page
     (notifications,) = synth_existing.of_type("Custom::S3BucketNotifications").values()
     assert notifications["Properties"]["BucketName"] == EXISTING_BUCKET
     (rule,) = synth_existing.of_type("AWS::Events::Rule").values()

@@ -1,0 +1,103 @@
+"""A real ``imgflow serve`` (its own process, port 0) and Debian's Chromium driven by Playwright.
+
+Chromium is Debian's ``chromium`` package (``make browser`` installs it; never Playwright's own browser
+download). Screenshots go to ``test-artifacts/browser/`` (gitignored), kept after the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("IMGFLOW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+#: What Chromium needs on a closed network, headless, as root (see the machine notes).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MAX_BYTES = 2 * 1024 * 1024
+STARTUP_TIMEOUT = 90
+
+
+@dataclass
+class Serve:
+    web: str
+    api: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    state = tmp_path_factory.mktemp("imgflow-web")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IMGFLOW_"))},
+        "IMGFLOW_STATE_DIR": str(state),
+        "IMGFLOW_LOCAL_TIME_SCALE": "0.001",
+        "IMGFLOW_MAX_BYTES": str(MAX_BYTES),
+    }
+    log = (state / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgflow.cli", "serve", "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        env=env,
+        text=True,
+        cwd=REPO,
+    )
+    watchdog = threading.Timer(STARTUP_TIMEOUT, proc.kill)
+    watchdog.start()
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    watchdog.cancel()
+    if not line:
+        proc.wait(5)
+        pytest.fail(f"imgflow serve did not start:\n{(state / 'serve.log').read_text()[-3000:]}")
+    info = json.loads(line)
+    try:
+        yield Serve(info["web"], info["api"], info["token"])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium package")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,211 @@
+"""The web page in a real browser against a real ``imgflow serve``: upload, watch, browse, inspect, delete."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import AXE, Serve
+
+pytestmark = pytest.mark.slow
+FINAL_TIMEOUT = 60_000
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def camera_jpeg(path: Path) -> Path:
+    """A 640x480 JPEG with the EXIF a phone writes: camera, lens, exposure, time with offset, GPS."""
+    image = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "EOS R6"
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003] = "2024:05:01 12:30:00"  # DateTimeOriginal
+    sub[0x9011] = "+02:00"  # OffsetTimeOriginal
+    sub[0x829A] = 0.004  # ExposureTime 1/250
+    sub[0x829D] = 2.8
+    sub[0x8827] = 200
+    sub[0x920A] = 35.0
+    sub[0xA434] = "RF35mm F1.8"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 30.0)
+    gps[3], gps[4] = "E", (2.0, 17.0, 40.0)
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=85, exif=exif)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core (node_modules, injected; never a CDN): serious and critical violations of the page."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def image_loaded(page: Page, selector: str) -> bool:
+    return bool(page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0"))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("web-files")
+    valid = camera_jpeg(folder / "harbour.jpg")
+    broken = folder / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00 not the rest of a JPEG" * 40)
+    notes = folder / "notes.txt"
+    notes.write_text("not an image\n")
+    return [valid, broken, notes]
+
+
+def test_upload_watch_inspect_delete(
+    serve: Serve, browser: Browser, files: list[Path], artifacts: Path
+) -> None:
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)  # bypass: axe is injected inline
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {serve.token}"
+
+    # The printed link signs in, and the token leaves the address bar.
+    page.goto(serve.web)
+    expect(page.get_by_role("heading", name="Upload images")).to_be_visible()
+    expect(page.locator("#who")).to_have_text("Signed in as local")
+    assert "token" not in page.url
+
+    # Three files through the file input: a photo, a broken JPEG, a text file (refused before upload).
+    page.set_input_files("#files", [str(f) for f in files])
+    uploads = page.locator("#uploads li")
+    expect(uploads).to_have_count(3)
+    refused = uploads.filter(has_text="notes.txt")
+    expect(refused).to_contain_text("Not uploaded:")
+    expect(refused).to_contain_text("is not an image type imgflow accepts")
+    processed = uploads.filter(has_text="harbour.jpg")
+    expect(processed).to_have_attribute("data-status", "PROCESSED", timeout=FINAL_TIMEOUT)
+    expect(processed.locator(".state")).to_have_text("Processed")
+    rejected = uploads.filter(has_text="broken.jpg")
+    expect(rejected).to_have_attribute("data-status", "REJECTED", timeout=FINAL_TIMEOUT)
+    reason = rejected.locator(".state").inner_text()
+    # In words: a sentence, not only a code like "truncated".
+    assert re.match(r"Rejected: \w+( \w+){2,}", reason), reason
+
+    # The gallery: both images, newest first, the photo with its thumbnail loaded.
+    cards = page.locator("#gallery li.card")
+    expect(cards).to_have_count(2)
+    photo_card = cards.filter(has_text="harbour.jpg")
+    expect(photo_card.locator("img")).to_be_visible()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#gallery img')].some(i => i.complete && i.naturalWidth > 0)"
+    )
+    expect(cards.filter(has_text="broken.jpg")).to_contain_text("Rejected:")
+    page.screenshot(path=str(artifacts / "01-gallery-desktop.png"), full_page=True)
+    assert axe_violations(page) == []
+
+    # The detail view: metadata in words, a map link, the large rendition.
+    photo_card.locator("a").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("harbour.jpg")
+    facts = page.locator("#detail-facts")
+    expect(facts).to_contain_text("640 \u00d7 480 px")
+    expect(facts).to_contain_text("Canon EOS R6")
+    expect(facts).to_contain_text("RF35mm F1.8")
+    expect(facts).to_contain_text("1/250 s · f/2.8 · ISO 200 · 35 mm")
+    expect(facts).to_contain_text("2024-05-01 12:30:00 (UTC+02:00)")
+    assert "openstreetmap.org" in (facts.get_by_role("link").get_attribute("href") or "")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#detail-figure img'); "
+        "return i && i.complete && i.naturalWidth > 0; }"
+    )
+    image_id = page.url.rsplit("/", 1)[1]
+
+    # Edit the tags: saved through the API.
+    page.fill("#edit-tags", "harbour, holiday 2024")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-status")).to_have_text("Saved.")
+    assert api.get(f"{serve.api}/images/{image_id}", timeout=10).json()["tags"] == ["harbour", "holiday 2024"]
+
+    # The run: its timeline and the graph with the path taken.
+    run = page.locator("#runs details.run").first
+    expect(run).to_have_attribute("open", "")
+    expect(run.locator("summary")).to_contain_text("Succeeded")
+    timeline = run.locator("table.timeline")
+    expect(timeline.locator("tbody tr").first).to_be_visible()
+    for state in ("Validate", "Resize"):
+        expect(timeline.locator("tbody th", has_text=state).first).to_be_visible()
+    graph = run.locator("svg.graph")
+    expect(graph).to_be_visible()
+    assert graph.locator("g.node.visited").count() >= 4
+    assert graph.locator("g.node.failed").count() == 0
+    assert graph.locator("path.edge.taken").count() >= 3
+    page.screenshot(path=str(artifacts / "02-detail-desktop.png"), full_page=True)
+    assert axe_violations(page) == []
+
+    # The rejected image: its run ends on the rejection path, highlighted.
+    page.goto(serve.web.split("#")[0] + "#/")
+    page.locator("#gallery li.card", has_text="broken.jpg").locator("a").click()
+    expect(page.locator("#detail-status")).to_contain_text("Rejected:")
+    rejected_run = page.locator("#runs details.run").first
+    expect(rejected_run.locator("svg.graph g.node.failed").first).to_be_visible()
+    expect(rejected_run.locator("path.edge.catch.taken").first).to_be_attached()
+    page.screenshot(path=str(artifacts / "03-rejected-desktop.png"), full_page=True)
+
+    # Filter the gallery by the new tag.
+    page.goto(serve.web.split("#")[0] + "#/")
+    page.fill("#filters input[name=tag]", "holiday 2024")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#gallery li.card")).to_have_count(1)
+    expect(page.locator("#gallery li.card")).to_contain_text("harbour.jpg")
+
+    # Delete from the detail view (confirmed in a dialog): gone from the gallery and the API.
+    page.locator("#gallery li.card a").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("harbour.jpg")
+    page.get_by_role("button", name="Delete…").click()
+    page.locator("#confirm-ok").click()
+    expect(page.locator("#notice")).to_have_text("Deleted “harbour.jpg”.")
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#gallery li.card")).to_have_count(1)
+    assert api.get(f"{serve.api}/images/{image_id}", timeout=10).status_code == 404
+    assert errors == []
+    context.close()
+
+
+def test_phone_width(serve: Serve, browser: Browser, files: list[Path], artifacts: Path) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(serve.web)
+    page.set_input_files("#files", [str(files[0])])
+    upload = page.locator("#uploads li").first
+    expect(upload).to_have_attribute("data-status", "PROCESSED", timeout=FINAL_TIMEOUT)
+    # Nothing wider than the screen (no sideways scrolling of the page itself).
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(artifacts / "04-gallery-phone.png"), full_page=True)
+    upload.get_by_role("link").click()
+    expect(page.locator("#runs details.run").first).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(artifacts / "05-detail-phone.png"), full_page=True)
+    context.close()
+
+
+def test_keyboard_reaches_the_upload_and_a_card(serve: Serve, browser: Browser) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(serve.web)
+    expect(page.locator("#gallery li.card").first).to_be_visible()
+    seen = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("() => document.activeElement.id || document.activeElement.tagName"))
+    assert "files" in seen  # the file picker (its label is the visible button)
+    assert "A" in seen
+    context.close()

@@ -1,0 +1,1 @@
+"""The web page: sources in ``web/src``, built into ``web/dist`` by ``python -m web.build`` (make setup)."""

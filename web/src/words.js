@@ -1,0 +1,79 @@
+// Statuses, reasons and sizes in words.
+
+export const FINAL = new Set(["PROCESSED", "REJECTED", "FAILED"]);
+
+export const STATUS = {
+  PENDING: "Waiting for the upload",
+  PROCESSING: "Processing…",
+  PROCESSED: "Processed",
+  REJECTED: "Rejected",
+  FAILED: "Failed",
+  EXPIRED: "Upload never arrived",
+};
+
+const REASONS = {
+  invalid_image: "the file is not an image imgflow can read",
+  empty: "the file is empty",
+  too_large: "the file is larger than the limit",
+  too_many_pixels: "the image has more pixels than the limit",
+  unsupported_format: "this image format is not supported",
+  truncated: "the file is cut short",
+  corrupt: "the image data is damaged",
+  bad_key: "the upload did not come through an upload imgflow issued",
+};
+
+/** "Rejected: the file is cut short — ends before the header is complete". */
+export function statusText(item) {
+  const label = STATUS[item.status] || item.status;
+  const message = item.error && item.error.message;
+  if (item.status === "REJECTED") {
+    const words = REASONS[item.reason] || (item.reason ? item.reason.replace(/_/g, " ") : "");
+    if (message && words && !message.toLowerCase().includes(words.toLowerCase())) {
+      return `${label}: ${words} — ${message}`;
+    }
+    return `${label}: ${message || words || "no reason given"}`;
+  }
+  if (item.status === "FAILED") {
+    const type = item.error && item.error.type;
+    return `${label}: ${message || type || "unknown error"}${type && message ? ` (${type})` : ""}`;
+  }
+  return label;
+}
+
+export function bytes(n) {
+  if (n === null || n === undefined) return "";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function seconds(s) {
+  if (s === null || s === undefined) return "";
+  return s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(s < 10 ? 2 : 1)} s`;
+}
+
+export function exposure(exif) {
+  const parts = [];
+  if (exif.exposure_time) {
+    const t = exif.exposure_time;
+    parts.push(t < 1 ? `1/${Math.round(1 / t)} s` : `${t} s`);
+  }
+  if (exif.f_number) parts.push(`f/${Number(exif.f_number).toFixed(1).replace(/\.0$/, "")}`);
+  if (exif.iso) parts.push(`ISO ${exif.iso}`);
+  if (exif.focal_length) parts.push(`${Math.round(exif.focal_length)} mm`);
+  return parts.join(" · ");
+}
+
+/** EXIF time as written by the camera, with its UTC offset when the file has one. */
+export function takenAt(text) {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?([+-]\d{2}:\d{2}|Z)?$/.exec(text || "");
+  if (!m) return text || "";
+  const offset = m[3] === "Z" ? "+00:00" : m[3];
+  return `${m[1]} ${m[2]} ${offset ? `(UTC${offset})` : "(camera time, no UTC offset recorded)"}`;
+}
