@@ -20,14 +20,15 @@ function notice(text) {
 }
 
 // -- status polling: GET /images/{id}/status (never counted as an access) -----------------------------
-const watched = new Map(); // id -> Set of callbacks
+const watched = new Map(); // id -> Map(role -> callback): one callback per role (upload, gallery, detail)
+const MAX_POLLS = 200; // about a quarter of an hour: then the gallery's next load shows where it stands
 
-function watch(id, callback) {
+function watch(id, role, callback) {
   if (!watched.has(id)) {
-    watched.set(id, new Set());
+    watched.set(id, new Map());
     poll(id, 0);
   }
-  watched.get(id).add(callback);
+  watched.get(id).set(role, callback);
 }
 
 async function poll(id, attempt) {
@@ -40,15 +41,12 @@ async function poll(id, attempt) {
   try {
     status = await api.get(`/images/${encodeURIComponent(id)}/status`);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) {
-      watched.delete(id);
-      return;
-    }
-    poll(id, attempt + 1);
+    if ((e instanceof ApiError && e.status === 404) || attempt >= MAX_POLLS) watched.delete(id);
+    else poll(id, attempt + 1);
     return;
   }
-  for (const cb of watched.get(id) || []) cb(status);
-  if (FINAL.has(status.status)) watched.delete(id);
+  for (const cb of (watched.get(id) || new Map()).values()) cb(status);
+  if (FINAL.has(status.status) || attempt >= MAX_POLLS) watched.delete(id);
   else poll(id, attempt + 1);
 }
 
@@ -149,7 +147,7 @@ async function upload({ file, item, bar, state, link }) {
   bar.value = 100;
   state.textContent = "Uploaded; waiting for the workflow…";
   await new Promise((resolve) => {
-    watch(ticket.id, (status) => {
+    watch(ticket.id, "upload", (status) => {
       state.textContent = statusText(status);
       item.dataset.status = status.status;
       if (FINAL.has(status.status)) {
@@ -203,8 +201,9 @@ function card(item) {
       h("span", { class: "caption" }, h("span", { class: "name" }, label), status, h("span", { class: "date" }, when(item.created_at))),
     ),
   );
-  if (!FINAL.has(item.status)) {
-    watch(item.id, (s) => {
+  const recent = Date.now() - Date.parse(item.updated_at || item.created_at) < 3600 * 1000;
+  if (!FINAL.has(item.status) && recent) {
+    watch(item.id, `card`, (s) => {
       if (FINAL.has(s.status)) refreshGallery();
       else {
         status.textContent = statusText(s);
@@ -414,7 +413,7 @@ async function showDetail(id) {
   $("detail-title").focus();
   loadRuns(id);
   if (!FINAL.has(image.status)) {
-    watch(id, (s) => {
+    watch(id, "detail", (s) => {
       if (!current || current.id !== id) return;
       $("detail-status").textContent = statusText(s);
       if (FINAL.has(s.status)) showDetail(id);
@@ -444,17 +443,25 @@ function setUpDetail() {
     }
   });
   $("reprocess").addEventListener("click", async () => {
+    $("reprocess").disabled = true;
     try {
-      await api.request("POST", `/images/${current.id}/reprocess`);
+      const started = await api.request("POST", `/images/${current.id}/reprocess`);
       notice("");
       $("detail-status").textContent = "A new run started…";
       const id = current.id;
-      watch(id, (s) => {
-        if (current && current.id === id && FINAL.has(s.status)) showDetail(id);
-      });
-      setTimeout(() => current && current.id === id && loadRuns(id), 1500);
+      // Follow the new execution through the runs (not an access), then show the new result.
+      for (let i = 0; i < 120 && current && current.id === id; i++) {
+        await new Promise((r) => setTimeout(r, i < 10 ? 500 : 2000));
+        const runs = await api.get(`/images/${id}/runs`).catch(() => null);
+        const run = runs && runs.runs.find((r) => r.execution_arn === started.execution_arn);
+        if (run && run.status !== "RUNNING") {
+          if (current && current.id === id) showDetail(id);
+          break;
+        }
+      }
     } catch (e) {
       notice(`Could not reprocess: ${e.message}`);
+      $("reprocess").disabled = false;
     }
   });
   $("delete").addEventListener("click", () => {
