@@ -132,6 +132,10 @@ class ApiGateway:
         self.key = key
         self.handler: Callable[[dict[str, Any], Any], dict[str, Any]] = resolve_handler(handler)
         self.site = site
+        # One Lambda instance: Powertools' resolver keeps the current event in module state (current_event)
+        # and builds its OpenAPI model lazily, neither safe across threads; in AWS an instance also takes one
+        # event at a time. Without this, a browser's parallel requests could read each other's claims.
+        self._instance = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -173,7 +177,9 @@ class ApiGateway:
             timeout_s=29,
         )
         try:
-            return from_result(self.handler(event, context))
+            with self._instance:
+                result = self.handler(event, context)
+            return from_result(result)
         except Exception:  # the Lambda crashed: API Gateway answers 500 without details
             return _json(500, {"message": "Internal Server Error"})
 

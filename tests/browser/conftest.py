@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 MAX_BYTES = 2 * 1024 * 1024
-STARTUP_TIMEOUT = 90
+STARTUP_TIMEOUT = 180
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import requests
 
 from tests.integration.conftest import MAX_BYTES, Stack
@@ -32,3 +34,23 @@ def test_only_page_files_are_public(stack: Stack) -> None:
     for path in ("/manifest.json", "/images", "/../pyproject.toml", "/.env"):
         assert requests.get(f"{stack.api}{path}", timeout=10).status_code in (401, 404), path
     assert requests.post(f"{stack.api}/", timeout=10).status_code == 401  # not a page request: the API's
+
+
+def test_parallel_requests_of_two_users_never_mix(stack: Stack) -> None:
+    """A page fires requests in parallel: each must be answered as its own caller (one event at a time)."""
+    users = {name: stack.session(name) for name in ("para-ann", "para-ben")}
+    mine = {
+        name: session.post(
+            f"{stack.api}/uploads",
+            json={"filename": f"{name}.jpg", "content_type": "image/jpeg", "size": 10},
+            timeout=10,
+        ).json()["id"]
+        for name, session in users.items()
+    }
+
+    def listed(name: str) -> tuple[str, set[str]]:
+        return name, {i["id"] for i in users[name].get(f"{stack.api}/images", timeout=30).json()["items"]}
+
+    with ThreadPoolExecutor(8) as pool:
+        for name, ids in pool.map(listed, ["para-ann", "para-ben"] * 20):
+            assert ids == {mine[name]}, name
