@@ -135,8 +135,34 @@ def test_upload_watch_inspect_delete(
     expect(page.locator("#edit-status")).to_have_text("Saved.")
     assert api.get(f"{serve.api}/images/{image_id}", timeout=10).json()["tags"] == ["harbour", "holiday 2024"]
 
+    # The run: its timeline and the graph with the path taken.
+    run = page.locator("#runs details.run").first
+    expect(run).to_have_attribute("open", "")
+    expect(run.locator(":scope > summary")).to_contain_text("Succeeded")
+    timeline = run.locator("table.timeline")
+    expect(timeline.locator("tbody tr").first).to_be_visible()
+    for state in ("Validate", "Resize"):
+        expect(timeline.locator("tbody th", has_text=state).first).to_be_visible()
+    graph = run.locator("svg.graph")
+    expect(graph).to_be_visible()
+    assert graph.locator("g.node.visited").count() >= 4
+    assert graph.locator("g.node.failed").count() == 0
+    assert graph.locator("path.edge.taken").count() >= 3
     page.screenshot(path=str(artifacts / "02-detail-desktop.png"), full_page=True)
     assert axe_violations(page) == []
+
+    # The rejected image: its run ends on the rejection path, highlighted.
+    page.goto(serve.web.split("#")[0] + "#/")
+    page.locator("#gallery li.card", has_text="broken.jpg").locator("a").click()
+    expect(page.locator("#detail-status")).to_contain_text("Rejected:")
+    rejected_run = page.locator("#runs details.run").first
+    expect(rejected_run.locator("svg.graph g.node.failed").first).to_be_visible()
+    expect(rejected_run.locator("path.edge.catch.taken").first).to_be_attached()
+    page.screenshot(path=str(artifacts / "03-rejected-desktop.png"), full_page=True)
+    # Reprocess: a second run appears, rejected again for the same reason.
+    page.get_by_role("button", name="Reprocess").click()
+    expect(page.locator("#runs details.run")).to_have_count(2, timeout=FINAL_TIMEOUT)
+    expect(page.locator("#detail-status")).to_contain_text("Rejected:")
 
     # Filter the gallery by the new tag.
     page.goto(serve.web.split("#")[0] + "#/")
@@ -169,7 +195,7 @@ def test_phone_width(serve: Serve, browser: Browser, files: list[Path], artifact
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(artifacts / "04-gallery-phone.png"), full_page=True)
     upload.get_by_role("link").click()
-    expect(page.locator("#detail-facts")).to_contain_text("Canon EOS R6")
+    expect(page.locator("#runs details.run").first).to_be_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(artifacts / "05-detail-phone.png"), full_page=True)
     context.close()

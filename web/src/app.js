@@ -316,7 +316,7 @@ function renderDetail(image) {
       }),
     );
   } else {
-    figure.append(h("p", { class: "placeholder" }, FINAL.has(image.status) ? "No rendition." : "Not processed yet."));
+    figure.append(h("p", { class: "placeholder" }, FINAL.has(image.status) ? `No rendition: ${image.status.toLowerCase()}.` : "Not processed yet."));
   }
   const dl = $("detail-facts");
   dl.replaceChildren();
@@ -385,6 +385,7 @@ async function loadRuns(id) {
           "summary",
           {},
           h("strong", {}, `${run.status[0]}${run.status.slice(1).toLowerCase()}`),
+          run.states.length ? ` · ended in ${run.states[run.states.length - 1].name}` : "",
           ` · ${when(run.started_at)} · ${run.duration_s !== null && run.duration_s !== undefined ? `${run.duration_s.toFixed(2)} s` : "running"}`,
           i === 0 ? " · latest" : "",
         ),

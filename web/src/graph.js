@@ -125,17 +125,13 @@ export function renderGraph(graph, run) {
     role: "img",
     "aria-label": describe(run, marks),
   });
-  svg.append(
+  const marker = (id) =>
     s(
-      "defs",
-      {},
-      s(
-        "marker",
-        { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto" },
-        s("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }),
-      ),
-    ),
-  );
+      "marker",
+      { id, viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "8", markerHeight: "8", markerUnits: "userSpaceOnUse", orient: "auto" },
+      s("path", { d: "M0,0 L10,5 L0,10 z", class: `arrowhead ${id}` }),
+    );
+  svg.append(s("defs", {}, marker("arrow"), marker("arrow-taken"), marker("arrow-caught")));
   for (const e of edges) {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
@@ -157,7 +153,7 @@ export function renderGraph(graph, run) {
     const path = s("path", {
       d,
       class: `edge ${e.kind}${taken ? " taken" : ""}`,
-      "marker-end": "url(#arrow)",
+      "marker-end": `url(#${taken ? (e.kind === "catch" ? "arrow-caught" : "arrow-taken") : "arrow"})`,
     });
     path.append(s("title", {}, `${e.from} → ${e.to} (${e.kind})`));
     svg.append(path);
@@ -222,15 +218,15 @@ export function renderTimeline(run) {
     );
     return h(
       "tr",
-      { class: failedState(st) ? "failed" : "" },
-      h("th", { scope: "row" }, st.parent ? h("span", { class: "nested" }, `${st.parent} › `) : "", st.name),
-      h("td", {}, st.status || ""),
-      h("td", { class: "num" }, `+${seconds(Math.max(0, start))}`),
-      h("td", { class: "num" }, seconds(st.duration_s)),
+      { class: failedState(st) ? "failed" : "", role: "row" },
+      h("th", { scope: "row", role: "rowheader" }, st.parent ? h("span", { class: "nested" }, `${st.parent} › `) : "", st.name),
+      h("td", { role: "cell", "data-label": "Result" }, st.status || ""),
+      h("td", { class: "num", role: "cell", "data-label": "Start" }, `+${seconds(Math.max(0, start))}`),
+      h("td", { class: "num", role: "cell", "data-label": "Took" }, seconds(st.duration_s)),
       h("td", { class: "span", "aria-hidden": "true" }, h("span", { class: "track" }, bar)),
       h(
         "td",
-        {},
+        { role: "cell", class: "notes" },
         retries.length ? h("ul", { class: "retries" }, ...retries) : "",
         st.error ? h("p", { class: "error" }, errorText(st.error), st.caught_by ? ` → caught, went on to ${st.caught_by}` : "") : "",
         st.input !== undefined || st.output !== undefined ? io : "",
@@ -242,23 +238,23 @@ export function renderTimeline(run) {
     { class: "table-wrap" },
     h(
       "table",
-      { class: "timeline" },
+      { class: "timeline", role: "table" },
       h("caption", {}, `Started ${when(run.started_at)}; ${run.status.toLowerCase()} after ${seconds(run.duration_s)}`),
       h(
         "thead",
-        {},
+        { role: "rowgroup" },
         h(
           "tr",
-          {},
-          h("th", { scope: "col" }, "State"),
-          h("th", { scope: "col" }, "Result"),
-          h("th", { scope: "col" }, "Start"),
-          h("th", { scope: "col" }, "Took"),
-          h("th", { scope: "col", class: "span" }, h("span", { class: "visually-hidden" }, "Time line")),
-          h("th", { scope: "col" }, "Retries and errors"),
+          { role: "row" },
+          h("th", { scope: "col", role: "columnheader" }, "State"),
+          h("th", { scope: "col", role: "columnheader" }, "Result"),
+          h("th", { scope: "col", role: "columnheader" }, "Start"),
+          h("th", { scope: "col", role: "columnheader" }, "Took"),
+          h("th", { scope: "col", class: "span", "aria-hidden": "true" }),
+          h("th", { scope: "col", role: "columnheader" }, "Retries and errors"),
         ),
       ),
-      h("tbody", {}, ...rows),
+      h("tbody", { role: "rowgroup" }, ...rows),
     ),
   );
 }
