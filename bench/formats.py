@@ -36,9 +36,12 @@ def heic_input() -> Path:
     if not path.exists() or path.stat().st_mtime < B_INPUT.stat().st_mtime:
         _ensure_heif()
         OUT.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
         with Image.open(B_INPUT) as im:
             exif = im.info.get("exif", b"")
-            im.convert("RGB").save(path, "HEIF", quality=80, exif=exif)
+            # x265's fastest preset: encoding 12 MP takes minutes otherwise; decode cost is what F measures.
+            im.convert("RGB").save(partial, "HEIF", quality=80, exif=exif, enc_params={"preset": "ultrafast"})
+        partial.replace(path)
     return path
 
 
