@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from imgflow.errors import DuplicateRun, SupersededResult
+from imgflow.local.cloud import LocalCloud
 from imgflow.records import TABLE, ImageRepository, Status
 from imgflow.records import table as t
 
@@ -16,18 +16,14 @@ TABLE_NAME = "records-test"
 
 
 @pytest.fixture
-def repo(monkeypatch: pytest.MonkeyPatch) -> Iterator[ImageRepository]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName=TABLE_NAME, **TABLE)
-        yield ImageRepository(TABLE_NAME, client=client)
+def repo(cloud: LocalCloud) -> Iterator[ImageRepository]:
+    """A table of its own on the session's local stack (``mock_aws`` would reset the stack every other test
+    of this process uses: under ``-n 2`` a later test of the same worker then finds no table)."""
+    name = f"{TABLE_NAME}-{uuid.uuid4().hex[:8]}"
+    client = cloud.client("dynamodb")
+    client.create_table(TableName=name, **TABLE)
+    yield ImageRepository(name, client=client)
+    client.delete_table(TableName=name)
 
 
 def _claim(
