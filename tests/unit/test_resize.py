@@ -132,6 +132,34 @@ def test_jpeg_draft_is_used_and_its_box_keeps_the_geometry(monkeypatch: pytest.M
     assert mean_difference(opened(thumb), naive) < 3
 
 
+@pytest.mark.parametrize(
+    ("size", "max_side", "modes"),
+    [
+        ((3001, 2001), 2048, ["YCbCr", "L"]),  # chroma needs full scale too: one YCbCr decode, odd sides
+        ((4000, 3000), 2048, ["YCbCr", "L"]),  # luma at 1/1, chroma at 1/2: two decodes
+        ((4000, 3000), 1000, ["YCbCr", "L"]),  # luma at 1/2, chroma at 1/4
+        ((4001, 3001), 300, ["YCbCr", "L"]),  # both at 1/8
+    ],
+)
+def test_planar_jpeg_matches_full_resolution_lanczos(
+    monkeypatch: pytest.MonkeyPatch, size: tuple[int, int], max_side: int, modes: list[str]
+) -> None:
+    original = Image.merge("RGB", [Image.linear_gradient("L").resize(size), *scene(size).split()[1:]])
+    data = encode(original, "JPEG", quality=95)
+    asked: list[str | None] = []
+    draft = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self: JpegImagePlugin.JpegImageFile, mode: str | None, size: tuple[int, int] | None) -> object:
+        asked.append(mode)
+        return draft(self, mode, size)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    (out,) = render(data, [Rendition("r", max_side)], LIMITS)
+    assert asked == modes
+    naive = original.resize((out.width, out.height), Image.Resampling.LANCZOS)
+    assert mean_difference(opened(out), naive) < 3
+
+
 # --- orientation --------------------------------------------------------------------------------------
 
 
