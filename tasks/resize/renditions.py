@@ -1,4 +1,4 @@
-"""Renditions of an (already validated) original: one decode per plane, cascaded Lanczos resizes. Pure image logic.
+"""Renditions of an (already validated) original: cascaded Lanczos resizes from one decode. Pure image logic.
 
 Order of work, chosen to keep CPU and peak memory low:
 
