@@ -211,7 +211,7 @@ def _draft(im: ImageFile.ImageFile, target: tuple[int, int], mode: str | None = 
     return drafted[1] if drafted else None
 
 
-def _planar(im: Image.Image, icc: bytes | None, spec: Sequence[Rendition]) -> bool:
+def _planar(im: ImageFile.ImageFile, icc: bytes | None, spec: Sequence[Rendition]) -> bool:
     """A YCbCr-coded colour JPEG without ICC profile whose renditions are all JPEG (see the module doc)."""
     if im.format not in ("JPEG", "MPO") or im.mode != "RGB" or icc or len(im.tile) != 1:
         return False
