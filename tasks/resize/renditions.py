@@ -47,6 +47,9 @@ AVIF_SPEED = 8
 
 #: JPEG DCT-domain downscale only while the decoded image stays >= this many times the largest rendition.
 DRAFT_GAP = 1.5
+#: Planar path, chroma: any DCT scale that still decodes at least the chroma planes' size. A 4:2:0 JPEG's
+#: chroma comes out of a 1/2-scale decode exactly as stored (libjpeg IDCTs it at full size, no upsampling).
+CHROMA_DRAFT_GAP = 1.0
 #: resize() box-reduces first only while Lanczos keeps >= this factor to do (Pillow: 3.0 ~ fair resampling).
 REDUCING_GAP = 3.0
 #: Planar path, chroma (half size, softer to the eye): box-reduce by whole factors, then bilinear. Measured
@@ -198,14 +201,16 @@ def _attention_map(probe: Image.Image) -> Callable[[Box4], float]:
     return score
 
 
-def _draft(im: ImageFile.ImageFile, target: tuple[int, int], mode: str | None = None) -> Box | None:
-    """Ask libjpeg for a 1/2, 1/4 or 1/8 scale decode still >= DRAFT_GAP x target; the box to resize from.
+def _draft(
+    im: ImageFile.ImageFile, target: tuple[int, int], mode: str | None = None, gap: float = DRAFT_GAP
+) -> Box | None:
+    """Ask libjpeg for a 1/2, 1/4 or 1/8 scale decode still >= ``gap`` x target; the box to resize from.
 
     ``mode="YCbCr"`` also asks for the decoded colour space as stored (Pillow applies it to RGB JPEGs only).
     """
     if im.format not in ("JPEG", "MPO"):
         return None
-    request = (math.ceil(target[0] * DRAFT_GAP), math.ceil(target[1] * DRAFT_GAP))
+    request = (math.ceil(target[0] * gap), math.ceil(target[1] * gap))
     with rejecting():
         drafted = im.draft(mode, request)
     return drafted[1] if drafted else None
@@ -237,7 +242,7 @@ def _planar_ladder(
     chroma_size = _half(ladder[0])
     coloured = open_image(data, limits)
     try:
-        chroma_box = _draft(coloured, chroma_size, "YCbCr")
+        chroma_box = _draft(coloured, chroma_size, "YCbCr", CHROMA_DRAFT_GAP)
         luma_box = _draft(im, ladder[0], "L")
         # The same DCT scale for both: one YCbCr decode gives all three planes (im stays undecoded).
         bands = (0, 1, 2) if coloured.size == im.size else (1, 2)
