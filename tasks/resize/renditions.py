@@ -234,16 +234,19 @@ def _planar_ladder(
 ) -> list[Image.Image]:
     """YCbCr renditions of ``ladder`` (stored orientation, largest first), plane by plane.
 
-    Chroma needs only half the largest rendition's size, so it is decoded on its own at a DCT scale up to
-    twice luma's (libjpeg then IDCTs the subsampled chroma at its stored size and skips the upsampling), and
-    luma is decoded alone (``draft("L")``: no chroma IDCT, no colour conversion). When both scales agree,
-    one YCbCr decode gives the three planes. Either way one full-size 8-bit plane is alive at a time.
+    When luma must be decoded at full scale, it is decoded alone (``draft("L")``: no chroma IDCT, upsampling
+    or plane copies) and chroma, which needs only half the largest rendition's size, on its own at a smaller
+    DCT scale (libjpeg IDCTs 4:2:0 chroma at its stored size and skips the upsampling). Otherwise, or when
+    both scales agree, one YCbCr decode gives the three planes. One full-size 8-bit plane is alive at a time.
     """
-    chroma_size = _half(ladder[0])
+    stored = im.size
+    luma_box = _draft(im, ladder[0], "L")
     coloured = open_image(data, limits)
     try:
-        chroma_box = _draft(coloured, chroma_size, "YCbCr", CHROMA_DRAFT_GAP)
-        luma_box = _draft(im, ladder[0], "L")
+        if im.size == stored:
+            chroma_box = _draft(coloured, _half(ladder[0]), "YCbCr", CHROMA_DRAFT_GAP)
+        else:  # a second entropy decode costs more than a reduced-scale chroma IDCT saves (bench A)
+            chroma_box = _draft(coloured, ladder[0], "YCbCr")
         # The same DCT scale for both: one YCbCr decode gives all three planes (im stays undecoded).
         bands = (0, 1, 2) if coloured.size == im.size else (1, 2)
         planes = {band: _plane_ladder(coloured, band, chroma_box, ladder) for band in bands}

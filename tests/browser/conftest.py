@@ -35,6 +35,11 @@ CHROMIUM_ARGS = [
 ]
 MAX_BYTES = 2 * 1024 * 1024
 STARTUP_TIMEOUT = 180
+#: The default sizes, each also encoded as WebP: the page must get WebP (Chromium shows it), not JPEG.
+RENDITIONS = [
+    {"name": n, "max_side": s, "alternates": ["WEBP"]}
+    for n, s in (("thumb", 256), ("medium", 1024), ("large", 2048))
+]
 
 
 @dataclass
@@ -52,6 +57,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         "IMGFLOW_STATE_DIR": str(state),
         "IMGFLOW_LOCAL_TIME_SCALE": "0.001",
         "IMGFLOW_MAX_BYTES": str(MAX_BYTES),
+        "IMGFLOW_RENDITIONS": json.dumps(RENDITIONS),
     }
     log = (state / "serve.log").open("w")
     proc = subprocess.Popen(

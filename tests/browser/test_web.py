@@ -76,6 +76,17 @@ def test_upload_watch_inspect_delete(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    accepts: list[str] = []  # what the page's API calls ask for
+    shown: dict[str, str] = {}  # image URL (no query) -> the Content-Type it came with
+    page.on("request", lambda r: accepts.append(r.headers.get("accept", "")) if "/images" in r.url else None)
+    page.on(
+        "response",
+        lambda r: (
+            shown.__setitem__(r.url.split("?")[0], r.headers.get("content-type", ""))
+            if r.request.resource_type == "image" and not r.url.startswith("data:")
+            else None
+        ),
+    )
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {serve.token}"
 
@@ -128,6 +139,11 @@ def test_upload_watch_inspect_delete(
         "return i && i.complete && i.naturalWidth > 0; }"
     )
     image_id = page.url.rsplit("/", 1)[1]
+    # The best format the browser shows: the page names AVIF and WebP (Chromium decodes both), the API picks
+    # WebP (the encoded alternate), and every rendition the page loaded came as WebP.
+    assert accepts and all("image/webp" in a and "image/avif" in a for a in accepts), accepts
+    renditions = {url: kind for url, kind in shown.items() if "/renditions/" in url or "rendition" in url}
+    assert renditions and set(renditions.values()) == {"image/webp"}, shown
 
     # Edit the tags: saved through the API.
     page.fill("#edit-tags", "harbour, holiday 2024")

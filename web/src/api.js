@@ -7,11 +7,37 @@ export class ApiError extends Error {
   }
 }
 
+// A 1x1 picture of each format, made with Pillow: the browser decodes it or not (a feature test, no
+// user-agent sniffing). Best first, as the API ranks them.
+const PROBES = [
+  ["image/avif", "data:image/avif;base64,AAAAIGZ0eXBhdmlmAAAAAGF2aWZtaWYxbWlhZk1BMUIAAADrbWV0YQAAAAAAAAAhaGRscgAAAAAAAAAAcGljdAAAAAAAAAAAAAAAAAAAAAAOcGl0bQAAAAAAAQAAAB5pbG9jAAAAAEQAAAEAAQAAAAEAAAETAAAAKAAAAChpaW5mAAAAAAABAAAAGmluZmUCAAAAAAEAAGF2MDFDb2xvcgAAAABqaXBycAAAAEtpcGNvAAAAFGlzcGUAAAAAAAAAAQAAAAEAAAAQcGl4aQAAAAADCAgIAAAADGF2MUOBAAwAAAAAE2NvbHJuY2x4AAEADQAGgAAAABdpcG1hAAAAAAAAAAEAAQQBAoMEAAAAMG1kYXQSAAoIGAAGiAhoNCAyGhlHh4Yhh5555oAAAJBAyRxhSytNj1FFTqSg"],
+  ["image/webp", "data:image/webp;base64,UklGRjgAAABXRUJQVlA4ICwAAACQAQCdASoBAAEAAsBMJaACdLoAA5gA/u5DH+5sc4twV/9tD/9aH/60P+lAAA=="],
+];
+
+/** The image types beyond JPEG and PNG that this browser shows, best first. */
+export async function decodableTypes() {
+  const shown = await Promise.all(
+    PROBES.map(async ([type, src]) => {
+      const img = new Image();
+      img.src = src;
+      try {
+        await img.decode();
+        return img.naturalWidth === 1 ? type : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  return shown.filter(Boolean);
+}
+
 export class Api {
-  constructor(base, token, onUnauthorized) {
+  /** `imageTypes` (from decodableTypes) go into Accept: the API answers with the best rendition format of them. */
+  constructor(base, token, onUnauthorized, imageTypes = []) {
     this.base = base.replace(/\/$/, "");
     this.token = token;
     this.onUnauthorized = onUnauthorized;
+    this.accept = ["application/json", ...imageTypes].join(", ");
   }
 
   async request(method, path, { query, body } = {}) {
@@ -19,7 +45,7 @@ export class Api {
     for (const [k, v] of Object.entries(query || {})) {
       if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
     }
-    const headers = { Authorization: `Bearer ${this.token}` };
+    const headers = { Authorization: `Bearer ${this.token}`, Accept: this.accept };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {

@@ -1,5 +1,5 @@
 // imgflow's page: uploads with live status, the gallery, an image's detail and its runs.
-import { Api, ApiError, postFile } from "./api.js";
+import { Api, ApiError, decodableTypes, postFile } from "./api.js";
 import { session, signOut, startSignIn } from "./auth.js";
 import { $, h } from "./dom.js";
 import { renderGraph, renderTimeline } from "./graph.js";
@@ -533,7 +533,7 @@ async function main() {
     showSignIn("Your sign-in has expired.", (config.auth || {}).type === "cognito");
     $("gallery-view").hidden = true;
     $("detail-view").hidden = true;
-  });
+  }, await decodableTypes());
   $("who").textContent = `Signed in as ${who.user}`;
   $("sign-out").hidden = false;
   $("sign-out").addEventListener("click", () => signOut(config));
