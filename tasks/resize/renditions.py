@@ -56,6 +56,11 @@ REDUCING_GAP = 3.0
 #: (bench/README.md): chroma PSNR vs full-res Lanczos unchanged (44-45 dB), 5% less CPU than Lanczos here.
 CHROMA_REDUCING_GAP = 1.0
 CHROMA_FILTER = Image.Resampling.BILINEAR
+#: Planar path, luma decoded at full scale (no DCT downscale possible): the first, largest step. Measured
+#: (bench/README.md): 1/3 less CPU than Lanczos for that step; worst rendition 40.6 dB vs full-res Lanczos
+#: on the perf photos (Lanczos there: 44-49 dB; sharp's own lanczos3: 38.0). Smaller steps and drafted
+#: decodes keep Lanczos: there bicubic costs more quality (a 720-px rendition drops below 38 dB).
+LUMA_FULL_SCALE_FILTER = Image.Resampling.BICUBIC
 #: libjpeg's colour-space guess for 3 components (jdapimin.c): component ids "R", "G", "B" mean RGB-coded.
 _RGB_COMPONENT_IDS = (82, 71, 66)
 #: Background for alpha flattened into JPEG.
@@ -249,11 +254,11 @@ def _planar_ladder(
             chroma_box = _draft(coloured, ladder[0], "YCbCr")
         # The same DCT scale for both: one YCbCr decode gives all three planes (im stays undecoded).
         bands = (0, 1, 2) if coloured.size == im.size else (1, 2)
-        planes = {band: _plane_ladder(coloured, band, chroma_box, ladder) for band in bands}
+        planes = {band: _plane_ladder(coloured, band, chroma_box, ladder, stored) for band in bands}
     finally:
         coloured.close()
     if 0 not in planes:
-        planes[0] = _plane_ladder(im, 0, luma_box, ladder)
+        planes[0] = _plane_ladder(im, 0, luma_box, ladder, stored)
     out = []
     for (width, height), luma, cb, cr in zip(ladder, planes[0], planes[1], planes[2], strict=True):
         full = [c.resize((2 * c.width, 2 * c.height), Image.Resampling.NEAREST) for c in (cb, cr)]
@@ -264,9 +269,14 @@ def _planar_ladder(
 
 
 def _plane_ladder(
-    im: ImageFile.ImageFile, band: int, box: Box | None, ladder: list[tuple[int, int]]
+    im: ImageFile.ImageFile,
+    band: int,
+    box: Box | None,
+    ladder: list[tuple[int, int]],
+    stored: tuple[int, int],
 ) -> list[Image.Image]:
-    """One plane (0 luma, 1-2 chroma at half size) of every rendition, from ``im``'s decode (drafted)."""
+    """One plane (0 luma, 1-2 chroma at half size) of every rendition, from ``im``'s decode (drafted from a
+    JPEG of ``stored`` size)."""
     with rejecting():
         im.load()
         plane = im if im.mode == "L" else im.getchannel(band)
@@ -274,10 +284,14 @@ def _plane_ladder(
     sizes = [_half(size) if chroma else size for size in ladder]
     source = box or (0, 0, *im.size)
     region = _chroma_box(source, ladder[0], plane.size) if chroma else source
-    out = [_resample(plane, sizes[0], region, chroma)]
+    if chroma:
+        first = CHROMA_FILTER
+    else:
+        first = LUMA_FULL_SCALE_FILTER if im.size == stored else Image.Resampling.LANCZOS
+    out = [_resample(plane, sizes[0], region, first)]
     del plane
     for size in sizes[1:]:
-        out.append(_resample(out[-1], size, None, chroma))
+        out.append(_resample(out[-1], size, None, CHROMA_FILTER if chroma else Image.Resampling.LANCZOS))
     return out
 
 
@@ -295,12 +309,13 @@ def _chroma_box(box: Box, size: tuple[int, int], bounds: tuple[int, int]) -> Box
     return x0, y0, min(right, bounds[0]), min(bottom, bounds[1])
 
 
-def _resample(plane: Image.Image, size: tuple[int, int], box: Box | None, chroma: bool) -> Image.Image:
+def _resample(
+    plane: Image.Image, size: tuple[int, int], box: Box | None, method: Image.Resampling
+) -> Image.Image:
     if plane.size == size and box is None:
         return plane
-    if chroma:
-        return plane.resize(size, CHROMA_FILTER, box=box, reducing_gap=CHROMA_REDUCING_GAP)
-    return plane.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
+    gap = CHROMA_REDUCING_GAP if method == CHROMA_FILTER else REDUCING_GAP
+    return plane.resize(size, method, box=box, reducing_gap=gap)
 
 
 def _normalise(im: Image.Image) -> Image.Image:
