@@ -24,6 +24,8 @@ OUTPUTS = {
 }
 # Operator tools see more throttling than a task (they list and poll): let botocore retry longer.
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=60)
+#: Finding a local stack: one attempt, so a wrong --endpoint fails in seconds, not after ten retries.
+_PROBE = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=3, read_timeout=30)
 
 
 class StackNotFound(Exception):
@@ -46,13 +48,16 @@ class Stack:
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` (cached per stack)."""
         if service not in self._clients:
-            kwargs: dict[str, Any] = {"config": _CONFIG, "region_name": self.region}
-            if self.endpoint:
-                kwargs.update(
-                    endpoint_url=self.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
-                )
-            self._clients[service] = boto3.session.Session().client(service, **kwargs)
+            self._clients[service] = self._new_client(service, _CONFIG)
         return self._clients[service]
+
+    def _new_client(self, service: str, config: Config) -> Any:
+        kwargs: dict[str, Any] = {"config": config, "region_name": self.region}
+        if self.endpoint:
+            kwargs.update(
+                endpoint_url=self.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+            )
+        return boto3.session.Session().client(service, **kwargs)
 
     @property
     def is_local(self) -> bool:
@@ -70,7 +75,7 @@ def local(endpoint: str, settings: Settings | None = None) -> Stack:
         region=LOCAL_REGION,
     )
     try:
-        machines = stack.client("stepfunctions").list_state_machines()["stateMachines"]
+        machines = stack._new_client("stepfunctions", _PROBE).list_state_machines()["stateMachines"]
     except Exception as exc:  # connection refused, not a moto server, ...
         raise StackNotFound(f"no imgflow stack answers at {endpoint}: {exc}") from exc
     by_name = {m["name"]: m["stateMachineArn"] for m in machines}
