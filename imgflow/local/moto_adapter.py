@@ -624,7 +624,16 @@ def install() -> None:
         retrier_decl.RetrierDecl._eval_body = _real_time_throttle_waits(  # type: ignore[method-assign,assignment]
             retrier_decl.RetrierDecl._eval_body
         )
+        logging.getLogger(ENGINE_ERROR_LOGGER).setLevel(logging.CRITICAL)
         _installed = True
+
+
+# -- 9. Quiet engine ---------------------------------------------------------------------------------------
+#: moto's engine logs every exception raised while it evaluates a state at ERROR, also those the ASL
+#: handles by design (a Choice's IsPresent on a missing path, a Catch): operators saw
+#: "Exception=NoSuchJsonPathError" during healthy reprocess runs. Failures that matter end the execution
+#: and are in its history (``imgflow runs``).
+ENGINE_ERROR_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 
 import moto
 import pytest
@@ -296,3 +297,31 @@ def test_the_local_stack_deploys_the_reprocess_file_as_it_is(cloud: LocalCloud) 
         "IngestStateMachineArn",
         "RunsBucketName",
     }
+
+
+def test_handled_evaluation_errors_are_not_logged(
+    cloud: LocalCloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    from imgflow.local.cloud import ROLE_ARN
+
+    present = {"Variable": "$.missing", "IsPresent": True, "Next": "Yes"}
+    definition = {
+        "StartAt": "C",
+        "States": {
+            "C": {"Type": "Choice", "Choices": [present], "Default": "No"},
+            "Yes": {"Type": "Fail", "Error": "Wrong"},
+            "No": {"Type": "Succeed"},
+        },
+    }
+    sfn = cloud.client("stepfunctions")
+    arn = sfn.create_state_machine(name="is-present", definition=json.dumps(definition), roleArn=ROLE_ARN)[
+        "stateMachineArn"
+    ]
+    with caplog.at_level(logging.ERROR):
+        execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            time.sleep(0.05)
+    assert described["status"] == "SUCCEEDED"
+    assert [r.getMessage() for r in caplog.records if "NoSuchJsonPath" in r.getMessage()] == []
