@@ -39,6 +39,8 @@ moto is the local AWS; where it falls short of what AWS does for this workflow, 
    A task's TimeoutSeconds is wall time, and locally every handler shares one process: a burst of hundreds of
    executions queues each handler behind the GIL for longer than the task takes in AWS. For burst runs,
    ``IMGFLOW_LOCAL_TASK_TIMEOUT_SCALE`` (default 1) stretches the ASL's TimeoutSeconds by that factor.
+9. The engine logs every exception it evaluates at ERROR, also those the ASL handles (``IsPresent`` on a
+   missing path): that logger is raised to CRITICAL; failures that matter are in the execution's history.
 """
 
 from __future__ import annotations
