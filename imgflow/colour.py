@@ -116,9 +116,10 @@ def icc_for(nclx: Nclx | None) -> bytes | None:
 
 # --- ISO-BMFF (AVIF) ---------------------------------------------------------------------------------------
 
-#: At most this many boxes are looked at on any one level, and ipma entries/associations in all.
-_MAX_BOXES = 256
-_MAX_ASSOCIATIONS = 4096
+#: At most this many boxes are looked at on any one level (a grid AVIF has a few dozen properties), and
+#: this many ipma entries/associations in all.
+_MAX_BOXES = 4096
+_MAX_ASSOCIATIONS = 65536  # a 200 MP grid of 512 px tiles: ~800 items, ~2,400 associations
 
 
 def nclx_from_avif(data: bytes) -> Nclx | None:
