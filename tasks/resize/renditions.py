@@ -21,7 +21,8 @@ gets YCbCr (chroma repeated 2x2, which its 2x2 averaging returns exactly). Luma 
 instead of three), one full-size plane held at a time.
 
 Outputs carry no metadata (no EXIF, XMP, GPS, comments) and no ICC profile: pixels are sRGB, which is what
-browsers assume for untagged images (Display P3 and other wide-gamut sources are converted, perceptual intent;
+browsers assume for untagged images (Display P3 and other wide-gamut sources are converted, perceptual intent,
+through their ICC profile or, in HEIC/AVIF without one, a profile built from the nclx box: ``imgflow.colour``;
 10-bit HEIC/AVIF arrive as 8-bit from their decoders). Geometry (``imgflow.geometry``): every rendition is the
 whole image at one scale, cropped last (``cover`` fit, or a panorama's long side), never upscaled;
 renditions of the same geometry, format and quality share one encoding.
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageMath, ImageStat
 
+from imgflow import colour
 from imgflow.config import Limits, Rendition
 from imgflow.geometry import Plan, plans
 from imgflow.imaging import TRANSPOSE, display_size, open_image, orientation, read_exif, rejecting
@@ -90,7 +92,7 @@ def render(data: bytes, spec: Sequence[Rendition], limits: Limits) -> list[Rende
     source = largest = None
     try:
         orient = orientation(read_exif(im, data))
-        icc = im.info.get("icc_profile")
+        icc = im.info.get("icc_profile") or colour.icc_for(colour.nclx_of(im, data))  # nclx: HEIC/AVIF
         shown = display_size(im.size, orient)
         geometry = plans(shown, spec)
         ladder = sorted({g.scaled for g in geometry.values()}, key=lambda s: s[0] * s[1], reverse=True)
