@@ -59,6 +59,15 @@ class Stack:
             config=Config(signature_version="s3v4") if service == "s3" else None,
         )
 
+    def ticket(
+        self, session: requests.Session, filename: str, size: int = 10, content_type: str = "image/jpeg"
+    ) -> dict[str, Any]:
+        """POST /uploads: the upload ticket (``id``, presigned ``upload``) of a new PENDING image."""
+        body = {"filename": filename, "content_type": content_type, "size": size}
+        response = session.post(f"{self.api}/uploads", json=body, timeout=30)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
     def repository(self) -> ImageRepository:
         return ImageRepository("imgflow-images", client=self.client("dynamodb"))
 
