@@ -29,6 +29,7 @@ from imgflow.config import Settings
 from imgflow.functions import TASKS, reserved_concurrency
 from imgflow.local.cloud import function_name
 from imgflow.ops import stack as stacks
+from imgflow.ops.tally import Tally
 from imgflow.records import ImageRepository
 from imgflow.records import table as t
 from imgflow.records.table import FINAL_STATUSES, Status
@@ -80,14 +81,9 @@ def burst_files(n: int, *, seed: int = 12) -> list[BurstFile]:
 
 
 @dataclass
-class BurstReport:
-    uploads: int
-    records: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    stuck: int = 0
-    wrong: int = 0
-    retries: int = 0
+class BurstReport(Tally):
+    """The soak counts of a burst, with what the concurrency limit did to it."""
+
     wall_s: float = 0.0
     throttled: int = 0
     drain_s: float = 0.0
@@ -103,16 +99,11 @@ class BurstReport:
     @property
     def ok(self) -> bool:
         """Every upload ended as without the limit, once, and none FAILED because of throttling."""
-        return self.lost == self.duplicated == self.stuck == self.wrong == self.failed_by_throttling == 0
+        return super().ok and self.failed_by_throttling == 0
 
     def line(self) -> str:
         """The soak line, with the burst's fields."""
-        return (
-            f"soak uploads={self.uploads} records={self.records} lost={self.lost} "
-            f"duplicated={self.duplicated} stuck={self.stuck} wrong={self.wrong} retries={self.retries} "
-            f"wall_s={self.wall_s:.1f} "
-            f"throttled={self.throttled} drain_s={self.drain_s:.1f}"
-        )
+        return f"{self.soak_line(self.wall_s)} throttled={self.throttled} drain_s={self.drain_s:.1f}"
 
     def details(self) -> str:
         peak_pending = max((p for _, p, _, _ in self.timeline), default=0)

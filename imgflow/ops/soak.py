@@ -36,6 +36,7 @@ import requests
 from imgflow import aws, keys
 from imgflow.config import Settings
 from imgflow.ops import stack as stacks
+from imgflow.ops.tally import Tally
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES, Status
 
@@ -57,29 +58,11 @@ class Upload:
 
 
 @dataclass
-class Outcome:
+class Outcome(Tally):
     """What the records and executions say about the uploads of the faulted phase."""
 
-    uploads: int = 0
-    records: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    stuck: int = 0
-    wrong: int = 0
-    retries: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     details: list[str] = field(default_factory=list)
-
-    def line(self, wall_s: float) -> str:
-        return (
-            f"soak uploads={self.uploads} records={self.records} lost={self.lost} "
-            f"duplicated={self.duplicated} stuck={self.stuck} wrong={self.wrong} retries={self.retries} "
-            f"wall_s={wall_s:.1f}"
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.lost == self.duplicated == self.stuck == self.wrong == 0
 
 
 _T0 = time.monotonic()
@@ -469,7 +452,7 @@ def run(args: argparse.Namespace) -> int:
     except (FaultSpecError, stacks.StackNotFound, TimeoutError) as exc:
         print(f"imgflow soak: {exc}", file=sys.stderr)
         return 2
-    print(outcome.line(time.monotonic() - started), flush=True)
+    print(outcome.soak_line(time.monotonic() - started), flush=True)
     return 0 if outcome.ok else 1
 
 

@@ -12,14 +12,15 @@ from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.bundling import REPO, python_code
-from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
-from infra.constructs.functions import OBJECTS_REASON, Functions
+from infra.bundling import REPO
+from infra.config import StageConfig
+from infra.constructs.functions import OBJECTS_REASON, Functions, lambda_code
 from infra.constructs.storage import Storage
 from infra.nag import acknowledge
 
@@ -45,6 +46,11 @@ ACCESS_LOG_FORMAT = {
     "authorizerError": "$context.authorizer.error",
     "sub": "$context.authorizer.claims.sub",
 }
+
+
+def api_code(config: StageConfig) -> lambda_.Code:
+    """The API's bundle: ``API_SOURCES``, ``imgflow`` and ``API_REQUIREMENTS`` if that file exists."""
+    return lambda_code(config, API_SOURCES, API_REQUIREMENTS if (REPO / API_REQUIREMENTS).exists() else None)
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
@@ -150,13 +156,7 @@ class Api(Construct):
             "Function",
             scope=self,
             handler=API_HANDLER,
-            code=python_code(
-                list(API_SOURCES),
-                requirements=API_REQUIREMENTS if (REPO / API_REQUIREMENTS).exists() else None,
-                platforms=config.pip_platforms,
-                python_version=PYTHON_VERSION,
-                runtime=RUNTIME,
-            ),
+            code=api_code(config),
             memory_mb=512,
             timeout_s=10,
             description=f"imgflow HTTP API ({config.stage})",

@@ -32,6 +32,22 @@ OBJECTS_REASON = (
 )
 
 
+def lambda_code(config: StageConfig, sources: Sequence[str], requirements: str | None) -> lambda_.Code:
+    """A bundle for the stage's runtime and platforms: ``sources``, ``imgflow``, ``requirements``' wheels."""
+    return python_code(
+        list(sources),
+        requirements=requirements,
+        platforms=config.pip_platforms,
+        python_version=PYTHON_VERSION,
+        runtime=RUNTIME,
+    )
+
+
+def task_code(config: StageConfig, source: str) -> lambda_.Code:
+    """A task's bundle: ``tasks/__init__.py``, the task's own ``source`` and the task wheels."""
+    return lambda_code(config, ["tasks/__init__.py", source], TASK_REQUIREMENTS)
+
+
 def _pascal(name: str) -> str:
     return "".join(part.title() for part in name.split("_"))
 
@@ -125,19 +141,12 @@ class Functions(Construct):
         )
 
     def _task(self, spec: FunctionSpec) -> lambda_.Function:
-        code = python_code(
-            ["tasks/__init__.py", spec.source],
-            requirements=TASK_REQUIREMENTS,
-            platforms=self.config.pip_platforms,
-            python_version=PYTHON_VERSION,
-            runtime=RUNTIME,
-        )
         # The same figure the local mode enforces (imgflow/functions.py), unless the stage overrides it.
         reserved = reserved_concurrency(spec, self.config.image_task_concurrency)
         return self.make(
             _pascal(spec.name),
             handler=spec.handler,
-            code=code,
+            code=task_code(self.config, spec.source),
             memory_mb=spec.memory_mb,
             timeout_s=spec.timeout_s,
             reserved_concurrency=reserved,

@@ -16,9 +16,8 @@ from constructs import Construct
 
 from imgflow.functions import REPROCESS_FUNCTION
 from imgflow.workflow import REPROCESS
-from infra.bundling import python_code
-from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
-from infra.constructs.functions import OBJECTS_REASON, TASK_REQUIREMENTS, Functions, nag_arn
+from infra.config import StageConfig
+from infra.constructs.functions import OBJECTS_REASON, Functions, nag_arn, task_code
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import state_machine
 from infra.nag import acknowledge
@@ -48,13 +47,7 @@ class Reprocessing(Construct):
             "Function",
             scope=self,
             handler=REPROCESS_FUNCTION.handler,
-            code=python_code(
-                ["tasks/__init__.py", REPROCESS_FUNCTION.source],
-                requirements=TASK_REQUIREMENTS,
-                platforms=config.pip_platforms,
-                python_version=PYTHON_VERSION,
-                runtime=RUNTIME,
-            ),
+            code=task_code(config, REPROCESS_FUNCTION.source),
             memory_mb=REPROCESS_FUNCTION.memory_mb,
             timeout_s=REPROCESS_FUNCTION.timeout_s,
             description=f"imgflow reprocess select/summarize ({config.stage})",

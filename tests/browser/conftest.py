@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from tests.serve import serve_env, serving
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -52,40 +51,9 @@ class Serve:
 @pytest.fixture(scope="session")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     state = tmp_path_factory.mktemp("imgflow-web")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IMGFLOW_"))},
-        "IMGFLOW_STATE_DIR": str(state),
-        "IMGFLOW_LOCAL_TIME_SCALE": "0.001",
-        "IMGFLOW_MAX_BYTES": str(MAX_BYTES),
-        "IMGFLOW_RENDITIONS": json.dumps(RENDITIONS),
-    }
-    log = (state / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "imgflow.cli", "serve", "--port", "0", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env=env,
-        text=True,
-        cwd=REPO,
-    )
-    watchdog = threading.Timer(STARTUP_TIMEOUT, proc.kill)
-    watchdog.start()
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    watchdog.cancel()
-    if not line:
-        proc.wait(5)
-        pytest.fail(f"imgflow serve did not start:\n{(state / 'serve.log').read_text()[-3000:]}")
-    info = json.loads(line)
-    try:
+    env = serve_env(state, MAX_BYTES=str(MAX_BYTES), RENDITIONS=json.dumps(RENDITIONS))
+    with serving(env, timeout=STARTUP_TIMEOUT, cwd=REPO) as info:
         yield Serve(info["web"], info["api"], info["token"])
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
 from imgflow.functions import TASKS
-from infra.bundling import LocalPipBundler, python_code
+from infra.bundling import LocalPipBundler
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
-from infra.constructs.functions import TASK_REQUIREMENTS
+from infra.constructs.functions import TASK_REQUIREMENTS, task_code
 
 #: ELF e_machine of the target architecture (the .so files must be for Lambda, not for this machine).
 ELF_MACHINE = {"arm64": 183, "x86_64": 62}
@@ -32,13 +32,7 @@ def test_task_bundle_holds_handler_imgflow_and_target_pillow(tmp_path: Path) -> 
         runtime=RUNTIME,
         architecture=config.lambda_architecture,
         handler=spec.handler,
-        code=python_code(
-            ["tasks/__init__.py", spec.source],
-            requirements=TASK_REQUIREMENTS,
-            platforms=config.pip_platforms,
-            python_version=PYTHON_VERSION,
-            runtime=RUNTIME,
-        ),
+        code=task_code(config, spec.source),
     )
     app.synth()
     (bundle,) = [p for p in (tmp_path / "cdk.out").glob("asset.*") if p.is_dir()]
@@ -82,7 +76,7 @@ def test_api_bundle_draws_the_workflow_graph_from_its_own_asl_file(tmp_path: Pat
     import sys
 
     from infra.bundling import REPO
-    from infra.constructs.api import API_REQUIREMENTS, API_SOURCES
+    from infra.constructs.api import api_code
 
     config = StageConfig()
     app = App(outdir=str(tmp_path / "cdk.out"))
@@ -92,13 +86,7 @@ def test_api_bundle_draws_the_workflow_graph_from_its_own_asl_file(tmp_path: Pat
         "Api",
         runtime=RUNTIME,
         handler="api.handler.lambda_handler",
-        code=python_code(
-            list(API_SOURCES),
-            requirements=API_REQUIREMENTS if (REPO / API_REQUIREMENTS).exists() else None,
-            platforms=config.pip_platforms,
-            python_version=PYTHON_VERSION,
-            runtime=RUNTIME,
-        ),
+        code=api_code(config),
     )
     app.synth()
     (bundle,) = [p for p in (tmp_path / "cdk.out").glob("asset.*") if p.is_dir()]

@@ -8,12 +8,7 @@ workflow tests' LocalCloud.
 from __future__ import annotations
 
 import io
-import json
-import os
 import secrets
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +23,7 @@ from PIL import Image
 
 from imgflow import tokens
 from imgflow.records import ImageRepository
+from tests.serve import serve_env, serving
 
 #: The serve under test accepts files up to this size (small, so the oversize cases stay cheap).
 MAX_BYTES = 2 * 1024 * 1024
@@ -63,6 +59,15 @@ class Stack:
             config=Config(signature_version="s3v4") if service == "s3" else None,
         )
 
+    def ticket(
+        self, session: requests.Session, filename: str, size: int = 10, content_type: str = "image/jpeg"
+    ) -> dict[str, Any]:
+        """POST /uploads: the upload ticket (``id``, presigned ``upload``) of a new PENDING image."""
+        body = {"filename": filename, "content_type": content_type, "size": size}
+        response = session.post(f"{self.api}/uploads", json=body, timeout=30)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
     def repository(self) -> ImageRepository:
         return ImageRepository("imgflow-images", client=self.client("dynamodb"))
 
@@ -80,38 +85,9 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("imgflow-state")
     (state / tokens.KEY_FILE).write_bytes(LOCAL_KEY)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IMGFLOW_"))},
-        "IMGFLOW_STATE_DIR": str(state),
-        "IMGFLOW_LOCAL_TIME_SCALE": "0.001",
-        "IMGFLOW_MAX_BYTES": str(MAX_BYTES),
-    }
-    log = (state / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "imgflow.cli", "serve", "--port", "0", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env=env,
-        text=True,
-    )
-    watchdog = threading.Timer(STARTUP_TIMEOUT, proc.kill)
-    watchdog.start()
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    watchdog.cancel()
-    if not line:
-        proc.wait(5)
-        pytest.fail(f"imgflow serve did not start:\n{(state / 'serve.log').read_text()[-3000:]}")
-    info = json.loads(line)
-    try:
+    env = serve_env(state, MAX_BYTES=str(MAX_BYTES))
+    with serving(env, timeout=STARTUP_TIMEOUT) as info:
         yield Stack(info["api"], info["endpoint"], tokens.local_key(state), state, env)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def jpeg_bytes(size: tuple[int, int] = (640, 480)) -> bytes:

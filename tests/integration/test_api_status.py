@@ -10,11 +10,7 @@ from tests.integration.conftest import Stack, jpeg_bytes
 
 
 def _upload(session: requests.Session, stack: Stack, data: bytes, filename: str) -> str:
-    ticket = session.post(
-        f"{stack.api}/uploads",
-        json={"filename": filename, "content_type": "image/jpeg", "size": len(data)},
-        timeout=10,
-    ).json()
+    ticket = stack.ticket(session, filename, len(data))
     posted = requests.post(
         ticket["upload"]["url"],
         data=ticket["upload"]["fields"],
@@ -53,11 +49,7 @@ def test_polling_does_not_count_as_access(stack: Stack) -> None:
 
 def test_detail_of_an_unfinished_or_rejected_image_is_not_an_access(stack: Stack) -> None:
     carol = stack.session("status-carol")
-    pending = carol.post(
-        f"{stack.api}/uploads",
-        json={"filename": "later.jpg", "content_type": "image/jpeg", "size": 10},
-        timeout=10,
-    ).json()["id"]
+    pending = stack.ticket(carol, "later.jpg")["id"]
     for _ in range(2):
         body = carol.get(f"{stack.api}/images/{pending}", timeout=10).json()
         assert body["status"] == "PENDING" and body["access_count"] == 0
@@ -84,11 +76,7 @@ def test_list_items_carry_a_thumbnail_url(stack: Stack) -> None:
 
 def test_status_of_someone_elses_image_is_404(stack: Stack) -> None:
     erin = stack.session("status-erin")
-    image_id = erin.post(
-        f"{stack.api}/uploads",
-        json={"filename": "mine.jpg", "content_type": "image/jpeg", "size": 10},
-        timeout=10,
-    ).json()["id"]
+    image_id = stack.ticket(erin, "mine.jpg")["id"]
     assert erin.get(f"{stack.api}/images/{image_id}/status", timeout=10).status_code == 200
     other = stack.session("status-frank").get(f"{stack.api}/images/{image_id}/status", timeout=10)
     assert other.status_code == 404

@@ -94,11 +94,7 @@ def test_image_ids_must_match_in_full(stack: Stack, image_id: str) -> None:
 
 def test_tags_must_match_in_full(stack: Stack) -> None:
     session = stack.session("alice")
-    ticket = session.post(
-        f"{stack.api}/uploads",
-        json={"filename": "a.jpg", "content_type": "image/jpeg", "size": 10},
-        timeout=10,
-    ).json()
+    ticket = stack.ticket(session, "a.jpg")
     url = f"{stack.api}/images/{ticket['id']}"
     for tag in ("holiday\n", "holiday\r\n", "\nholiday"):
         assert_clear_4xx(session.patch(url, json={"tags": [tag]}, timeout=10), 422)

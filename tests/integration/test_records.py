@@ -11,6 +11,7 @@ from imgflow.errors import DuplicateRun, SupersededResult
 from imgflow.local.cloud import LocalCloud
 from imgflow.records import TABLE, ImageRepository, Status
 from imgflow.records import table as t
+from tests.records import claim
 
 TABLE_NAME = "records-test"
 
@@ -24,21 +25,6 @@ def repo(cloud: LocalCloud) -> Iterator[ImageRepository]:
     client.create_table(TableName=name, **TABLE)
     yield ImageRepository(name, client=client)
     client.delete_table(TableName=name)
-
-
-def _claim(
-    repo: ImageRepository, seq: str, run: str, *, reprocess: bool = False, image_id: str = "img1"
-) -> None:
-    repo.claim(
-        image_id=image_id,
-        owner="alice",
-        bucket="b",
-        key=f"uploads/alice/{image_id}",
-        sequencer=seq,
-        execution_arn=run,
-        pipeline_version="v1",
-        reprocess=reprocess,
-    )
 
 
 def _finish(
@@ -59,7 +45,7 @@ def _finish(
 
 
 def test_a_claimed_upload_is_finished_by_its_run(repo: ImageRepository) -> None:
-    _claim(repo, "0001", "run-a")
+    claim(repo, "0001", "run-a")
     assert repo.get("img1")["status"] == "PROCESSING"
     record = _finish(repo, "0001", "run-a", width=10, exif={"f_number": 2.8})
     assert (record["status"], record["width"], record["exif"]["f_number"]) == ("PROCESSED", 10, 2.8)
@@ -68,34 +54,34 @@ def test_a_claimed_upload_is_finished_by_its_run(repo: ImageRepository) -> None:
 def test_the_same_run_may_claim_again_but_another_run_of_the_same_upload_may_not(
     repo: ImageRepository,
 ) -> None:
-    _claim(repo, "0001", "run-a")
-    _claim(repo, "0001", "run-a")  # a retried invoke
+    claim(repo, "0001", "run-a")
+    claim(repo, "0001", "run-a")  # a retried invoke
     with pytest.raises(DuplicateRun):
-        _claim(repo, "0001", "run-b")
+        claim(repo, "0001", "run-b")
     _finish(repo, "0001", "run-a")
     with pytest.raises(DuplicateRun):
-        _claim(repo, "0001", "run-c")  # a duplicate delivered after the result
+        claim(repo, "0001", "run-c")  # a duplicate delivered after the result
 
 
 def test_a_newer_upload_takes_over_and_the_older_run_cannot_overwrite_it(repo: ImageRepository) -> None:
-    _claim(repo, "0001", "run-old")
-    _claim(repo, "0002", "run-new")
+    claim(repo, "0001", "run-old")
+    claim(repo, "0002", "run-new")
     with pytest.raises(SupersededResult):
         _finish(repo, "0001", "run-old")
     _finish(repo, "0002", "run-new", width=2)
     with pytest.raises(DuplicateRun):
-        _claim(repo, "0001", "run-late")  # the old event, delivered late
+        claim(repo, "0001", "run-late")  # the old event, delivered late
     assert repo.get("img1")["width"] == 2
 
 
 def test_a_reprocess_run_takes_over_a_finished_record_once(repo: ImageRepository) -> None:
-    _claim(repo, "0001", "run-a")
+    claim(repo, "0001", "run-a")
     _finish(repo, "0001", "run-a", status=Status.FAILED)
-    _claim(repo, "0001", "run-r", reprocess=True)
+    claim(repo, "0001", "run-r", reprocess=True)
     with pytest.raises(DuplicateRun):
-        _claim(repo, "0001", "run-r2", reprocess=True)  # one live run at a time
+        claim(repo, "0001", "run-r2", reprocess=True)  # one live run at a time
     with pytest.raises(DuplicateRun):
-        _claim(repo, "0002", "run-r3", reprocess=True)  # only for the upload the record holds
+        claim(repo, "0002", "run-r3", reprocess=True)  # only for the upload the record holds
     assert _finish(repo, "0001", "run-r")["status"] == "PROCESSED"
 
 
@@ -103,14 +89,14 @@ def test_the_pending_record_keeps_its_creation_facts(repo: ImageRepository) -> N
     pending = repo.create_pending(
         image_id="img1", owner="alice", filename="a.jpg", content_type="image/jpeg", size=5
     )
-    _claim(repo, "0001", "run-a")
+    claim(repo, "0001", "run-a")
     record = _finish(repo, "0001", "run-a")
     assert (record["created_at"], record["filename"]) == (pending["created_at"], "a.jpg")
 
 
 def test_queries_by_owner_and_by_status_and_version(repo: ImageRepository) -> None:
     for i in range(5):
-        _claim(repo, "0001", f"run-{i}", image_id=f"img{i}")
+        claim(repo, "0001", f"run-{i}", image_id=f"img{i}")
     repo.finish(
         image_id="img3", owner="alice", sequencer="0001", execution_arn="run-3", status=Status.FAILED,
         pipeline_version="v1", fields={}, bucket="b", key="uploads/alice/img3",
@@ -131,7 +117,7 @@ def test_queries_by_owner_and_by_status_and_version(repo: ImageRepository) -> No
 
 
 def test_a_deleted_image_stays_deleted(repo: ImageRepository) -> None:
-    _claim(repo, "0001", "run-a")
+    claim(repo, "0001", "run-a")
     assert repo.delete("img1", "bob") is False  # not bob's
     assert repo.delete("img1", "alice") is True
     assert repo.delete("img1", "alice") is False  # already gone
@@ -140,7 +126,7 @@ def test_a_deleted_image_stays_deleted(repo: ImageRepository) -> None:
     with pytest.raises(SupersededResult):
         _finish(repo, "0001", "run-a")  # the run that was working on it
     with pytest.raises(DuplicateRun):
-        _claim(repo, "0002", "run-b")  # an upload through a presigned POST still valid
+        claim(repo, "0002", "run-b")  # an upload through a presigned POST still valid
     tombstone = repo.get("img1")
     assert tombstone["status"] == "DELETED" and tombstone["expires_at"] > 0
     assert "gsi1pk" not in tombstone and "renditions" not in tombstone

@@ -22,14 +22,21 @@ BUCKET = "imgflow-uploads"
 BOUNDARY = "imgflowboundary"
 
 
-def form(fields: dict[str, str], data: bytes = b"<html>pwned</html>") -> bytes:
+def form(
+    fields: dict[str, str],
+    data: bytes = b"<html>pwned</html>",
+    *,
+    filename: str = "x.jpg",
+    content_type: str = "text/html",
+) -> bytes:
+    """A multipart/form-data body: ``fields``, then the file part (by default HTML posing as a JPEG)."""
     parts = [
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
         for k, v in fields.items()
     ]
     parts.append(
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n'
-        "Content-Type: text/html\r\n\r\n".encode()
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
         + data
         + b"\r\n"
     )
@@ -202,11 +209,7 @@ def test_anonymous_reads_and_deletes_are_refused(stack: Stack) -> None:
 
 
 def _ticket(stack: Stack) -> dict[str, Any]:
-    session = stack.session("alice")
-    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 1000}
-    response = session.post(f"{stack.api}/uploads", json=body, timeout=30)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return stack.ticket(stack.session("alice"), "a.jpg", 1000)
 
 
 def test_a_valid_presigned_post_works_in_every_addressing_style(stack: Stack) -> None:
@@ -220,17 +223,7 @@ def test_a_valid_presigned_post_works_in_every_addressing_style(stack: Stack) ->
     ):
         ticket = _ticket(stack)
         fields = ticket["upload"]["fields"]
-        parts = [
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-            for k, v in fields.items()
-        ]
-        parts.append(
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n".encode()
-            + jpeg_bytes((32, 32))
-            + b"\r\n"
-        )
-        body = b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+        body = form(fields, jpeg_bytes((32, 32)), filename="a.jpg", content_type="image/jpeg")
         status, _, text = raw(stack, "POST", target, host=host, body=body, Content_Type=MULTIPART)
         assert status == 204, (target, host, status, text[:300])
         assert stored(stack, fields["key"])

@@ -39,14 +39,7 @@ def test_only_page_files_are_public(stack: Stack) -> None:
 def test_parallel_requests_of_two_users_never_mix(stack: Stack) -> None:
     """A page fires requests in parallel: each must be answered as its own caller (one event at a time)."""
     users = {name: stack.session(name) for name in ("para-ann", "para-ben")}
-    mine = {
-        name: session.post(
-            f"{stack.api}/uploads",
-            json={"filename": f"{name}.jpg", "content_type": "image/jpeg", "size": 10},
-            timeout=10,
-        ).json()["id"]
-        for name, session in users.items()
-    }
+    mine = {name: stack.ticket(session, f"{name}.jpg")["id"] for name, session in users.items()}
 
     def listed(name: str) -> tuple[str, set[str]]:
         return name, {i["id"] for i in users[name].get(f"{stack.api}/images", timeout=30).json()["items"]}

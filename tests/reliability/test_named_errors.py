@@ -90,6 +90,16 @@ def _fail_n(image_id: str, status: str, times: int, code: str = "ProvisionedThro
     return hook, seen
 
 
+def _fail_renditions(aws_faults: Inject, image_id: str) -> None:
+    """Every PutObject of the image's renditions is throttled: resize fails after retries -> RecordFailed."""
+
+    def rendition_gone(params: dict[str, Any], **_: Any) -> None:
+        if image_id in params.get("Key", ""):
+            raise client_error("SlowDown", 503, "PutObject")
+
+    aws_faults("s3", "PutObject", rendition_gone)
+
+
 def _only_execution(cloud: LocalCloud, image_id: str) -> dict[str, Any]:
     [execution] = executions_for(cloud, image_id)
     return wait_final(cloud, execution["executionArn"])
@@ -173,11 +183,7 @@ def test_the_failure_record_is_retried_longer_than_any_other_write(
 ) -> None:
     image_id = keys.new_image_id()
 
-    def rendition_gone(params: dict[str, Any], **_: Any) -> None:
-        if image_id in params.get("Key", ""):
-            raise client_error("SlowDown", 503, "PutObject")
-
-    aws_faults("s3", "PutObject", rendition_gone)  # resize fails after its retries -> RecordFailed
+    _fail_renditions(aws_faults, image_id)
     hook, seen = _fail_n(image_id, "FAILED", 12)  # more failures than any other state would survive
     aws_faults("dynamodb", "UpdateItem", hook)
     put_upload(cloud, jpeg_bytes(), image_id=image_id)
@@ -194,11 +200,7 @@ def test_a_failure_record_that_cannot_be_written_fails_by_name_and_stays_process
 ) -> None:
     image_id = keys.new_image_id()
 
-    def rendition_gone(params: dict[str, Any], **_: Any) -> None:
-        if image_id in params.get("Key", ""):
-            raise client_error("SlowDown", 503, "PutObject")
-
-    aws_faults("s3", "PutObject", rendition_gone)
+    _fail_renditions(aws_faults, image_id)
     hook, _ = _fail_n(image_id, "FAILED", 1000)
     aws_faults("dynamodb", "UpdateItem", hook)
     put_upload(cloud, jpeg_bytes(), image_id=image_id)

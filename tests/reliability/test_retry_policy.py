@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from imgflow import workflow
+from tests.asl import task_states
 
 DEFINITION = json.loads(workflow.definition_text())
 STATES = DEFINITION["States"]
+TASKS = task_states(DEFINITION)
 STORAGE = {"TransientError", "StorageThrottled"}
 LAMBDA = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.TooManyRequestsException"}
 #: Throttling has its own, patient Retry in every task (tests/unit/test_definition.py); caught like others.
 THROTTLE = "Lambda.TooManyRequestsException"
-
-
-def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, state in states.items():
-        if state["Type"] == "Task":
-            yield name, state
-        for branch in state.get("Branches", []):
-            yield from _tasks(branch["States"])
 
 
 def _transient_retrier(state: dict[str, Any]) -> dict[str, Any]:
@@ -39,10 +32,9 @@ def _longest_wait_s(retrier: dict[str, Any]) -> float:
 
 
 def test_every_task_touching_s3_or_dynamodb_retries_their_named_errors_with_full_jitter() -> None:
-    tasks = dict(_tasks(STATES))
-    assert set(tasks) == {"Claim", "Validate", "Resize", "ExtractMeta", "RecordProcessed", "RecordRejected",
+    assert set(TASKS) == {"Claim", "Validate", "Resize", "ExtractMeta", "RecordProcessed", "RecordRejected",
                           "RecordFailed"}  # fmt: skip
-    for name, state in tasks.items():
+    for name, state in TASKS.items():
         retrier = _transient_retrier(state)
         assert retrier["JitterStrategy"] == "FULL" and retrier["BackoffRate"] >= 2, name
         assert retrier["MaxAttempts"] >= 6 and retrier["MaxDelaySeconds"] >= 30, name
@@ -51,9 +43,7 @@ def test_every_task_touching_s3_or_dynamodb_retries_their_named_errors_with_full
 
 
 def test_the_failure_record_is_retried_far_longer_than_the_work() -> None:
-    work = max(
-        _longest_wait_s(_transient_retrier(s)) for n, s in _tasks(STATES) if not n.startswith("Record")
-    )
+    work = max(_longest_wait_s(_transient_retrier(s)) for n, s in TASKS.items() if not n.startswith("Record"))
     finals = min(
         _longest_wait_s(_transient_retrier(STATES[n])) for n in ("RecordProcessed", "RecordRejected")
     )

@@ -8,6 +8,7 @@ from imgflow import keys
 from imgflow.local.cloud import LocalCloud
 from imgflow.records import TABLE, ImageRepository
 from imgflow.records.repository import MAX_RUNS, recent_runs
+from tests.records import claim
 
 
 @pytest.fixture(scope="module")
@@ -18,24 +19,12 @@ def repo(cloud: LocalCloud) -> ImageRepository:
     return ImageRepository("runs-test", client=client)
 
 
-def _claim(repo: ImageRepository, seq: str, run: str, image_id: str) -> None:
-    repo.claim(
-        image_id=image_id,
-        owner="alice",
-        bucket="b",
-        key=f"uploads/alice/{image_id}",
-        sequencer=seq,
-        execution_arn=run,
-        pipeline_version=1,
-    )
-
-
 def test_each_claim_is_remembered_bounded_and_once(repo: ImageRepository) -> None:
     image_id = keys.new_image_id()
     for i in range(MAX_RUNS + 3):
-        _claim(repo, f"{i:04d}", f"run-{i}", image_id)
+        claim(repo, f"{i:04d}", f"run-{i}", image_id=image_id)
     last = MAX_RUNS + 2
-    _claim(repo, f"{last:04d}", f"run-{last}", image_id)  # the same run claims again (a retried invoke)
+    claim(repo, f"{last:04d}", f"run-{last}", image_id=image_id)  # the same run claims again (a retry)
     record = repo.get(image_id)
     assert record is not None
     assert record["runs"] == [f"run-{i}" for i in range(3, MAX_RUNS + 3)]
@@ -44,7 +33,7 @@ def test_each_claim_is_remembered_bounded_and_once(repo: ImageRepository) -> Non
 
 def test_a_run_that_never_claimed_is_still_found(repo: ImageRepository) -> None:
     image_id = keys.new_image_id()
-    _claim(repo, "0001", "run-1", image_id)
+    claim(repo, "0001", "run-1", image_id=image_id)
     record = repo.get(image_id)
     assert record is not None
     assert recent_runs({**record, "execution_arn": "run-2"}) == ["run-2", "run-1"]

@@ -8,18 +8,7 @@ from typing import Any
 import pytest
 
 from imgflow import asl_graph, workflow
-
-
-def _all_states(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every state of a definition, nested ones included (ASL names are unique machine-wide)."""
-    found: dict[str, dict[str, Any]] = {}
-    for name, state in machine["States"].items():
-        found[name] = state
-        for sub in state.get("Branches", []):
-            found.update(_all_states(sub))
-        if "ItemProcessor" in state or "Iterator" in state:
-            found.update(_all_states(state.get("ItemProcessor") or state["Iterator"]))
-    return found
+from tests.asl import all_states
 
 
 def _targets(state: dict[str, Any]) -> set[str]:
@@ -35,7 +24,7 @@ def _targets(state: dict[str, Any]) -> set[str]:
 def test_every_state_and_transition_of_the_asl_file_is_in_the_graph(name: str) -> None:
     definition = json.loads(workflow.definition_text(name))
     graph = asl_graph.graph(definition)
-    expected = _all_states(definition)
+    expected = all_states(definition)
 
     assert [s["name"] for s in graph["states"]] == list(expected)  # none missing, none invented, in order
     names = {s["name"] for s in graph["states"]}

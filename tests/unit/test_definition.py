@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from imgflow import workflow
 from imgflow.errors import REJECTIONS
 from imgflow.functions import TASKS
-
-
-def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, state in states.items():
-        if state["Type"] == "Task":
-            yield name, state
-        for branch in state.get("Branches", []):
-            yield from _tasks(branch["States"])
-
+from tests.asl import task_states
 
 DEFINITION = json.loads(workflow.definition_text())
 BY_PLACEHOLDER = {f"${{{spec.placeholder}}}": spec for spec in TASKS}
 
 
 def test_every_task_state_waits_at_least_as_long_as_its_function_may_run() -> None:
-    for name, state in _tasks(DEFINITION["States"]):
+    for name, state in task_states(DEFINITION).items():
         spec = BY_PLACEHOLDER[state["Parameters"]["FunctionName"]]
         assert state["TimeoutSeconds"] >= spec.timeout_s, name
 
@@ -39,7 +30,7 @@ def test_every_rejection_is_caught_as_a_rejection_and_never_retried() -> None:
 
 def test_every_task_retries_transient_lambda_errors_with_jitter() -> None:
     transient = {"Lambda.ServiceException", "StorageThrottled"}
-    for name, state in _tasks(DEFINITION["States"]):
+    for name, state in task_states(DEFINITION).items():
         [retrier] = [r for r in state["Retry"] if transient <= set(r["ErrorEquals"])]
         assert retrier["JitterStrategy"] == "FULL" and retrier["BackoffRate"] > 1, name
 
@@ -54,7 +45,7 @@ def test_every_task_waits_out_lambda_throttling_patiently() -> None:
     # A burst queues on the image tasks' reserved concurrency: a throttled invocation has its own Retry, first
     # (the first matching retrier wins), patient enough for a backlog of minutes (README, operations), and
     # its worst case stays inside the execution's 30-minute timeout (infra/constructs/workflow.py).
-    for name, state in _tasks(DEFINITION["States"]):
+    for name, state in task_states(DEFINITION).items():
         throttle = state["Retry"][0]
         assert throttle["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
         assert throttle["JitterStrategy"] == "FULL", name

@@ -1,0 +1,61 @@
+"""A real ``imgflow serve`` in its own process (port 0), for the fixtures that test against one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def serve_env(state: Path, **imgflow: str) -> dict[str, str]:
+    """This environment without ``AWS_*``/``IMGFLOW_*``; state in ``state``, waits scaled 1000x down,
+    plus ``imgflow`` (``MAX_BYTES="..."`` -> ``IMGFLOW_MAX_BYTES``)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IMGFLOW_"))},
+        "IMGFLOW_STATE_DIR": str(state),
+        "IMGFLOW_LOCAL_TIME_SCALE": "0.001",
+        **{f"IMGFLOW_{name}": value for name, value in imgflow.items()},
+    }
+
+
+@contextmanager
+def serving(env: dict[str, str], *, timeout: float, cwd: Path | None = None) -> Iterator[dict[str, Any]]:
+    """Start ``imgflow serve --port 0 --json``, yield the JSON line it prints once up, terminate it after.
+
+    Its stderr goes to ``serve.log`` in ``IMGFLOW_STATE_DIR``; a server not up within ``timeout`` seconds
+    is killed and the test fails with the log's tail.
+    """
+    log_path = Path(env["IMGFLOW_STATE_DIR"]) / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgflow.cli", "serve", "--port", "0", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            text=True,
+            cwd=cwd,
+        )
+        watchdog = threading.Timer(timeout, proc.kill)
+        watchdog.start()
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        watchdog.cancel()
+        if not line:
+            proc.wait(5)
+            pytest.fail(f"imgflow serve did not start:\n{log_path.read_text()[-3000:]}")
+        try:
+            yield json.loads(line)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
