@@ -295,8 +295,9 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 def task_e(quick: bool) -> tuple[Fields, Detail]:
     import requests
 
+    from imgflow.local import moto_adapter
     from imgflow.local.cloud import LocalCloud
-    from imgflow.local.demo import upload, wait_for_records
+    from imgflow.local.demo import upload_paced, wait_for_records
 
     count = 20 if quick else 200
     with tempfile.TemporaryDirectory(prefix="imgflow-bench-") as tmp:
@@ -305,10 +306,7 @@ def task_e(quick: bool) -> tuple[Fields, Detail]:
         with handler_clock() as calls, LocalCloud() as cloud, contextlib.redirect_stdout(sys.stderr):
             cpu0, started = time.process_time(), time.monotonic()
             with requests.Session() as session:
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(max_workers=8) as pool:
-                    uploads = list(pool.map(lambda p: upload(p, cloud, session), files))
+                uploads = upload_paced(files, cloud, session)
             records = wait_for_records(cloud, uploads, timeout=1800, progress=False)
             wall, cpu = time.monotonic() - started, time.process_time() - cpu0
     by_execution: dict[str, list[tuple[float, float]]] = {}
@@ -335,6 +333,7 @@ def task_e(quick: bool) -> tuple[Fields, Detail]:
         "handler_cpu_s": handler_cpu,
         "engine_cpu_s_per_image": (cpu - handler_cpu) / count,
         "handler_calls": len(calls),
+        "throttled_invocations": dict(moto_adapter.concurrency.throttled),
         "overhead_s": {
             "median": statistics.median(overheads),
             "p90": statistics.quantiles(overheads, n=10)[-1] if len(overheads) > 1 else overheads[0],

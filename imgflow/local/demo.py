@@ -12,7 +12,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import requests
 
 from imgflow.local.cloud import LocalCloud
 from imgflow.local.post_policy import S3PolicyGate
+from imgflow.pacing import DEMO_MAX_IN_FLIGHT, paced_map, running_executions
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES
 from imgflow.samples import write_samples
@@ -236,6 +236,17 @@ def write_out(out: Path, cloud: LocalCloud, rows: list[dict[str, Any]]) -> str:
     return f"written to {out}: {len(rows)} records, {files} rendition files for {listed} renditions{shared}"
 
 
+def upload_paced(files: list[Path], cloud: LocalCloud, session: requests.Session) -> list[Upload]:
+    """Upload ``files`` 8 at a time while fewer than ``DEMO_MAX_IN_FLIGHT`` executions run."""
+    sfn = cloud.client("stepfunctions")
+    return paced_map(
+        lambda p: upload(p, cloud, session),
+        files,
+        running=lambda: running_executions(sfn, cloud.ingest_arn),
+        max_in_flight=DEMO_MAX_IN_FLIGHT,
+    )
+
+
 def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout: float = 600.0) -> int:
     """The main job. Exit status 0 when every file reached a final record."""
     with tempfile.TemporaryDirectory(prefix="imgflow-demo-") as tmp:
@@ -257,8 +268,8 @@ def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout
                 f"  local stack on {cloud.endpoint} (moto: S3, DynamoDB, EventBridge, Step Functions)",
                 file=sys.stderr,
             )
-            with requests.Session() as session, ThreadPoolExecutor(max_workers=8) as pool:
-                uploads = list(pool.map(lambda p: upload(p, cloud, session), files))
+            with requests.Session() as session:
+                uploads = upload_paced(files, cloud, session)
             records = wait_for_records(cloud, uploads, timeout=timeout, progress=len(files) > 20)
             rows = [result_row(u, records.get(u.image_id, {"status": "MISSING"})) for u in uploads]
             written = write_out(out, cloud, rows) if out else ""

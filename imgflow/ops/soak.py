@@ -37,6 +37,7 @@ from imgflow import aws, keys
 from imgflow.config import Settings
 from imgflow.ops import stack as stacks
 from imgflow.ops.tally import Tally
+from imgflow.pacing import paced_map, running_executions
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES, Status
 
@@ -112,25 +113,25 @@ def upload_all(
     The local stack runs every Lambda in one process: without a cap, a thousand uploads would start a
     thousand executions at once and time out on CPU, not on faults (``imgflow soak --burst`` is for that).
     """
-    done: list[Upload] = []
-    with requests.Session() as session, ThreadPoolExecutor(max_workers=workers) as pool:
-        for start in range(0, len(files), workers):
-            while stack is not None and max_in_flight and _running(stack) >= max_in_flight:
-                time.sleep(0.1)
-            done += pool.map(lambda p: upload(p, settings, session), files[start : start + workers])
-            if len(files) > 100 and (start // workers) % 25 == 0:
-                _log(f"{len(done)}/{len(files)} uploaded")
-    return done
+
+    def progress(done: int) -> None:
+        if len(files) > 100 and (done // workers) % 25 == 1:
+            _log(f"{done}/{len(files)} uploaded")
+
+    with requests.Session() as session:
+        return paced_map(
+            lambda p: upload(p, settings, session),
+            files,
+            workers=workers,
+            running=None if stack is None else lambda: _running(stack),
+            max_in_flight=max_in_flight,
+            progress=progress,
+        )
 
 
 # -- waiting ----------------------------------------------------------------------------------------------
 def _running(stack: stacks.Stack) -> int:
-    sfn = stack.client("stepfunctions")
-    return len(
-        sfn.list_executions(stateMachineArn=stack.ingest_arn, statusFilter="RUNNING", maxResults=100)[
-            "executions"
-        ]
-    )
+    return running_executions(stack.client("stepfunctions"), stack.ingest_arn)
 
 
 def wait_quiet(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> None:
