@@ -49,9 +49,11 @@ AVIF_SPEED = 8
 
 #: JPEG DCT-domain downscale only while the decoded image stays >= this many times the largest rendition.
 DRAFT_GAP = 1.5
-#: Planar path, chroma: any DCT scale that still decodes at least the chroma planes' size. A 4:2:0 JPEG's
-#: chroma comes out of a 1/2-scale decode exactly as stored (libjpeg IDCTs it at full size, no upsampling).
-CHROMA_DRAFT_GAP = 1.0
+#: Planar path, chroma: any DCT scale that still decodes ~the chroma planes' size (up to 5% short: chroma is
+#: stored at half resolution and the eye's acuity for it is lower still; on B's 12 MP photo a 1/4 instead of
+#: a 1/2 decode saves 12 ms, 5% of render, and moves chroma PSNR vs naive from 44.32 to 44.24 dB). A 4:2:0
+#: JPEG's chroma comes out of a 1/2-scale decode exactly as stored (libjpeg IDCTs it at full size).
+CHROMA_DRAFT_GAP = 0.95
 #: resize() box-reduces first only while Lanczos keeps >= this factor to do (Pillow: 3.0 ~ fair resampling).
 REDUCING_GAP = 3.0
 #: Planar path, chroma (half size, softer to the eye): box-reduce by whole factors, then bilinear. Measured
