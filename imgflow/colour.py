@@ -107,9 +107,17 @@ def nclx_from_info(info: Mapping[str, object]) -> Nclx | None:
     return Nclx(primaries, transfer, matrix, bool(info.get("full_range_flag")))
 
 
+#: Transfers far from sRGB's curve (gamma 2.8, linear): with sRGB's own primaries they still need converting
+#: (a linear file shown as sRGB is far too dark). Gamma 2.2 and BT.709's curves are left as browsers treat
+#: them, as sRGB.
+FOREIGN_TRANSFERS = frozenset({5, 8})
+
+
 def icc_for(nclx: Nclx | None) -> bytes | None:
     """A matrix/TRC RGB ICC profile for ``nclx``; None if sRGB's, unknown or absent (pixels left as is)."""
-    if nclx is None or nclx.primaries == SRGB_PRIMARIES or nclx.primaries not in PRIMARIES:
+    if nclx is None or nclx.primaries not in PRIMARIES:
+        return None
+    if nclx.primaries == SRGB_PRIMARIES and nclx.transfer not in FOREIGN_TRANSFERS:
         return None
     return _profile(nclx.primaries, nclx.transfer)
 

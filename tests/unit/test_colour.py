@@ -28,6 +28,7 @@ PATCHES = [(200, 90, 40), (40, 160, 90), (60, 80, 200), (128, 128, 128), (230, 2
 TO_SRGB = {
     12: ((1.2249, -0.2247, 0.0), (-0.0420, 1.0419, 0.0), (-0.0197, -0.0786, 1.0979)),
     9: ((1.6605, -0.5876, -0.0728), (-0.1246, 1.1329, -0.0083), (-0.0182, -0.1006, 1.1187)),
+    1: ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
 }
 
 
@@ -44,7 +45,11 @@ def bt709_decode(v: float) -> float:
     return v / 4.5 if v < 0.081 else ((v + 0.099) / 1.099) ** (1 / 0.45)
 
 
-DECODE: dict[int, Callable[[float], float]] = {13: srgb_decode, 1: bt709_decode, 8: lambda v: v}
+DECODE: dict[int, Callable[[float], float]] = {
+    13: srgb_decode,
+    1: bt709_decode,
+    8: lambda v: v,
+}
 
 
 def expected(rgb: tuple[int, ...], primaries: int, transfer: int) -> tuple[int, ...]:
@@ -106,7 +111,7 @@ def close(have: tuple[int, ...], want: tuple[int, ...], tolerance: int = 3) -> b
 
 
 @pytest.mark.parametrize("rgb", PATCHES)
-@pytest.mark.parametrize(("primaries", "transfer"), [(12, 13), (9, 13), (12, 1), (9, 1), (12, 8)])
+@pytest.mark.parametrize(("primaries", "transfer"), [(12, 13), (9, 13), (12, 1), (9, 1), (12, 8), (1, 8)])
 def test_nclx_only_heic_is_converted_to_srgb(
     rgb: tuple[int, int, int], primaries: int, transfer: int
 ) -> None:
