@@ -27,4 +27,6 @@ def lambda_handler(event: RecordInput, context: LambdaContext) -> dict[str, Any]
     logger.set_correlation_id(record["image_id"])
     metrics.add_metric(name=f"Images{record['status'].title()}", unit="Count", value=1)
     logger.info("recorded", extra={"status": record["status"], "reason": record.get("reason")})
-    return {"status": record["status"], "image_id": record["image_id"]}
+    # ``cause`` is what the Failed state shows in the console: the message, never Lambda's stack trace.
+    error = record.get("error") or {}
+    return {"status": record["status"], "image_id": record["image_id"], "cause": error.get("message") or ""}

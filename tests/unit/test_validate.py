@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFile
 
+from imgflow import budget
 from imgflow.config import Limits
 from imgflow.errors import (
     CorruptImage,
@@ -22,7 +23,14 @@ from imgflow.errors import (
     TruncatedImage,
     UnsupportedFormat,
 )
-from tasks.validate.checks import FRAME_BUDGET, ValidatedImage, check_object_size, validate_image
+from tasks.validate.checks import (
+    FRAME_BUDGET,
+    FRAME_PIXELS_PER_BYTE,
+    ValidatedImage,
+    check_object_size,
+    frame_pixel_limit,
+    validate_image,
+)
 from tests.corpus import ALLOWED_BY_DEFAULT, exif_camera_files, hostile_expectations, pngsuite_expectations
 
 LIMITS = Limits()
@@ -101,6 +109,14 @@ def gif_with_far_frame(x: int, y: int) -> bytes:
     first = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + frame
     second = b"," + struct.pack("<HHHHB", x, y, 1, 1, 0) + frame
     return header + first + second + b";"
+
+
+def gif_of_dots(width: int, height: int, count: int) -> bytes:
+    """A ``width`` x ``height`` canvas with ``count`` 1x1 frames: ~15 bytes per frame of the whole canvas."""
+    frame = b"\x02\x02D\x01\x00"
+    header = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    body = b"".join(b"," + struct.pack("<HHHHB", i, 0, 1, 1, 0) + frame for i in range(count))
+    return header + body + b";"
 
 
 def png_with_bad_idat_crc() -> bytes:
@@ -267,6 +283,21 @@ def test_frame_budget_bounds_total_decode_work() -> None:
     limits = Limits(max_pixels=64 * 48)
     assert verdict(animated("GIF", FRAME_BUDGET), limits) == "accept"
     assert verdict(animated("GIF", FRAME_BUDGET + 1), limits) == "too_many_pixels"
+
+
+def test_a_few_bytes_cannot_buy_seconds_of_frame_decoding() -> None:
+    # 170 bytes, 10 frames of a 64 MP canvas: inside 10x the GIF budget, but each frame costs ~0.2 s.
+    assert verdict(gif_of_dots(8000, 8000, 1)) == "accept"
+    with pytest.raises(TooManyPixels, match=r"10 frames of 8000x8000 from 170 bytes: .*pixels per byte"):
+        validate_image(gif_of_dots(8000, 8000, 10), LIMITS)
+    # The same frames on a small canvas are an ordinary animation.
+    assert verdict(gif_of_dots(500, 500, 10)) == "accept"
+
+
+def test_frame_pixel_limit_grows_with_the_file_up_to_ten_frames() -> None:
+    one = budget.pixel_limit("GIF", LIMITS)
+    assert frame_pixel_limit("GIF", 100, LIMITS) == one + 100 * FRAME_PIXELS_PER_BYTE
+    assert frame_pixel_limit("GIF", 10 * 2**20, LIMITS) == FRAME_BUDGET * one
 
 
 def test_refuses_to_run_leniently(monkeypatch: pytest.MonkeyPatch) -> None:

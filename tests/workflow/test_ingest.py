@@ -136,6 +136,9 @@ def test_a_failure_after_retries_are_exhausted_still_ends_in_a_failed_record(
     assert entered_states(events)[-2:] == ["RecordFailed", "Failed"]
     execution = cloud.client("stepfunctions").describe_execution(executionArn=record["execution_arn"])
     assert (execution["status"], execution["error"]) == ("FAILED", "StorageThrottled")
+    # The console shows the message, not Lambda's JSON error object with its stack trace.
+    assert execution["cause"] == record["error"]["message"]
+    assert "stackTrace" not in execution["cause"] and "Traceback" not in execution["cause"]
 
 
 def test_an_error_that_is_not_transient_fails_without_retry(cloud: LocalCloud, s3_faults: Any) -> None:
