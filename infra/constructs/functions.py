@@ -109,14 +109,16 @@ class Functions(Construct):
 
         uploads, renditions = storage.uploads_objects_arn(), storage.renditions_objects_arn()
         read_originals = iam.PolicyStatement(actions=["s3:GetObject"], resources=[uploads])
-        self.allow(
-            "validate", [read_originals], wildcards={uploads: OBJECTS_REASON}
-        )  # HeadObject is authorised by GetObject
-        self.allow("extract_meta", [read_originals], wildcards={uploads: OBJECTS_REASON})
+        # HeadObject is authorised by GetObject. Without ListBucket S3 answers 403, not 404, for a key that
+        # is not there: an original deleted meanwhile would end FAILED (AccessDenied), not SourceMissing.
+        missing_is_404 = storage.list_uploads_statement()
+        self.allow("validate", [read_originals, missing_is_404], wildcards={uploads: OBJECTS_REASON})
+        self.allow("extract_meta", [read_originals, missing_is_404], wildcards={uploads: OBJECTS_REASON})
         self.allow(
             "resize",
             [
                 read_originals,
+                missing_is_404,
                 # Writes its renditions; removes them again if the image was deleted meanwhile (checked
                 # with one GetItem of the record).
                 iam.PolicyStatement(actions=["s3:PutObject", "s3:DeleteObject"], resources=[renditions]),

@@ -77,8 +77,10 @@ class Reprocessing(Construct):
                 iam.PolicyStatement(
                     actions=["dynamodb:UpdateItem", "dynamodb:BatchGetItem"], resources=[table]
                 ),
-                # Is a PENDING record's original there? (HeadObject is authorised by GetObject.)
+                # Is a PENDING record's original there? (HeadObject is authorised by GetObject; without
+                # ListBucket a missing original is a 403 and the stuck repair would stop at the first one.)
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[uploads]),
+                storage.list_uploads_statement(),
                 # The run's manifest, selection and summary.
                 iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[runs]),
                 # Is a PROCESSING record's run still alive?

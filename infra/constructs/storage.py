@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -159,6 +160,10 @@ class Storage(Construct):
     def uploads_objects_arn(self) -> str:
         """ARN pattern of the originals (the uploads prefix only, never the whole bucket)."""
         return self.uploads.arn_for_objects(f"{self.config.uploads_prefix}*")
+
+    def list_uploads_statement(self) -> iam.PolicyStatement:
+        """ListBucket on the uploads bucket: what makes S3 answer 404 (not 403) for a missing original."""
+        return iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.uploads.bucket_arn])
 
     def renditions_objects_arn(self) -> str:
         return self.renditions.arn_for_objects("*")

@@ -47,6 +47,9 @@ def arns(synth: Synth) -> dict[str, str]:
     storage = synth.stack.storage
     return {
         "originals": f"<{synth.logical_id(storage.uploads)}.Arn>/uploads/*",
+        # Without it S3 answers 403 for a missing original: a deleted original would end FAILED with
+        # AccessDenied, not SourceMissing, and the stuck repair would stop at the first abandoned upload.
+        "uploads_bucket": f"<{synth.logical_id(storage.uploads)}.Arn>",
         "renditions": f"<{synth.logical_id(storage.renditions)}.Arn>/*",
         "table": f"<{synth.logical_id(storage.table)}.Arn>",
         "ingest": f"<{synth.logical_id(synth.stack.ingest.state_machine)}>",
@@ -59,19 +62,24 @@ def arns(synth: Synth) -> dict[str, str]:
 def test_validate_reads_originals_only(synth: Synth, arns: dict[str, str]) -> None:
     # HeadObject is authorised by s3:GetObject.
     assert function_grants(synth, synth.stack.functions.tasks["validate"]) == {
-        ("s3:GetObject", arns["originals"])
+        ("s3:GetObject", arns["originals"]),
+        ("s3:ListBucket", arns["uploads_bucket"]),
     }
 
 
 def test_extract_meta_reads_originals_only(synth: Synth, arns: dict[str, str]) -> None:
     fn = synth.stack.functions.tasks["extract_meta"]
-    assert function_grants(synth, fn) == {("s3:GetObject", arns["originals"])}
+    assert function_grants(synth, fn) == {
+        ("s3:GetObject", arns["originals"]),
+        ("s3:ListBucket", arns["uploads_bucket"]),
+    }
 
 
 def test_resize_reads_originals_writes_renditions(synth: Synth, arns: dict[str, str]) -> None:
     pairs = function_grants(synth, synth.stack.functions.tasks["resize"])
     assert pairs == {
         ("s3:GetObject", arns["originals"]),
+        ("s3:ListBucket", arns["uploads_bucket"]),
         ("s3:PutObject", arns["renditions"]),
         ("s3:DeleteObject", arns["renditions"]),  # its own output, when the image was deleted meanwhile
         ("dynamodb:GetItem", arns["table"]),  # was it deleted meanwhile?
@@ -171,6 +179,7 @@ def test_reprocess_function_queries_indexes_and_writes_only_run_files(
         ("dynamodb:UpdateItem", arns["table"]),  # PENDING -> EXPIRED, conditionally
         ("dynamodb:BatchGetItem", arns["table"]),
         ("s3:GetObject", arns["originals"]),  # HEAD: did the upload come?
+        ("s3:ListBucket", arns["uploads_bucket"]),  # ... answered 404, not 403, when it did not
         ("s3:GetObject", arns["runs"]),
         ("s3:PutObject", arns["runs"]),
         ("states:DescribeExecution", f"{prefix}:execution:imgflow-dev-ingest:*"),
@@ -193,4 +202,7 @@ def test_no_role_has_wildcard_actions(synth: Synth) -> None:
 def test_existing_bucket_grants_name_that_bucket(synth_existing: Synth) -> None:
     originals = f"arn:<AWS::Partition>:s3:::{EXISTING_BUCKET}/uploads/*"
     fn = synth_existing.stack.functions.tasks["validate"]
-    assert function_grants(synth_existing, fn) == {("s3:GetObject", originals)}
+    assert function_grants(synth_existing, fn) == {
+        ("s3:GetObject", originals),
+        ("s3:ListBucket", f"arn:<AWS::Partition>:s3:::{EXISTING_BUCKET}"),
+    }
