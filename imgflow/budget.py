@@ -46,7 +46,7 @@ def megapixels(pixels: float) -> str:
     return f"{pixels / 1e6:.1f} MP"
 
 
-def pixel_limit(fmt: str, limits: Limits, *, reduction: int = 1, coefficient_bytes: float = 0.0) -> int:
+def pixel_limit(fmt: str, limits: Limits, *, reduction: float = 1, coefficient_bytes: float = 0.0) -> int:
     """Most pixels (of the stored image) ``fmt`` may have, decoded at 1/``reduction`` scale.
 
     ``coefficient_bytes``: bytes per stored pixel held at full size whatever the scale (progressive JPEG).
@@ -65,7 +65,7 @@ def check_pixels(
     size: tuple[int, int],
     limits: Limits,
     *,
-    reduction: int = 1,
+    reduction: float = 1,
     coefficient_bytes: float = 0.0,
     note: str = "",
 ) -> None:

@@ -3,8 +3,8 @@
 Order of work, chosen to keep CPU and peak memory low:
 
 1. Open (allow-listed plugins, pixel limit) and read the orientation (EXIF, or XMP as Pillow surfaces it).
-2. JPEG: ``draft()`` a reduced DCT decode when the largest rendition is at most 1/``DRAFT_GAP`` of a 1/2, 1/4
-   or 1/8 scale; draft()'s box goes on to ``resize(box=...)`` so the geometry stays exact.
+2. JPEG: a reduced DCT decode (1/8, 1/4, 3/8 or 1/2) when the largest rendition allows it, by the rule of
+   ``imgflow.jpeg_scale``; the draft's box goes on to ``resize(box=...)`` so the geometry stays exact.
 3. Decode once; normalise the mode (P/transparency -> RGBA, 16-bit -> 8-bit, 1 -> L).
 4. Resize to the largest rendition *in stored orientation*, then drop the full-size pixels. Colour
    management (CMYK and non-sRGB ICC profiles -> sRGB) runs on that rendition, not on the full image.
@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import io
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageMath, ImageStat
 
-from imgflow import colour
+from imgflow import colour, jpeg_scale
 from imgflow.config import Limits, Rendition
 from imgflow.geometry import Plan, plans
 from imgflow.imaging import TRANSPOSE, display_size, open_image, orientation, read_exif, rejecting
@@ -47,13 +46,10 @@ CONTENT_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif
 #: AVIF encoder speed (libavif 0-10): 8 keeps encode time near WebP's at a small cost in bytes (bench W).
 AVIF_SPEED = 8
 
-#: JPEG DCT-domain downscale only while the decoded image stays >= this many times the largest rendition.
-DRAFT_GAP = 1.5
-#: Planar path, chroma: any DCT scale that still decodes ~the chroma planes' size (up to 5% short: chroma is
-#: stored at half resolution and the eye's acuity for it is lower still; on B's 12 MP photo a 1/4 instead of
-#: a 1/2 decode saves 12 ms, 5% of render, and moves chroma PSNR vs naive from 44.32 to 44.24 dB). A 4:2:0
-#: JPEG's chroma comes out of a 1/2-scale decode exactly as stored (libjpeg IDCTs it at full size).
-CHROMA_DRAFT_GAP = 0.95
+#: Planar path, chroma: ``jpeg_scale.CHROMA_SCALES``, a DCT scale that still decodes ~the chroma planes' size
+#: (up to 5% short: chroma is stored at half resolution and the eye's acuity for it is lower still; on B's
+#: 12 MP photo a 1/4 instead of a 1/2 decode saves 12 ms, 5% of render, and moves chroma PSNR vs naive from
+#: 44.32 to 44.24 dB). A 4:2:0 JPEG's chroma comes out of a 1/2-scale decode exactly as stored.
 #: resize() box-reduces first only while Lanczos keeps >= this factor to do (Pillow: 3.0 ~ fair resampling).
 REDUCING_GAP = 3.0
 #: Planar path, chroma (half size, softer to the eye): box-reduce by whole factors, then bilinear. Measured
@@ -211,18 +207,14 @@ def _attention_map(probe: Image.Image) -> Callable[[Box4], float]:
 
 
 def _draft(
-    im: ImageFile.ImageFile, target: tuple[int, int], mode: str | None = None, gap: float = DRAFT_GAP
+    im: ImageFile.ImageFile,
+    target: tuple[int, int],
+    mode: str | None = None,
+    scales: tuple[tuple[int, float], ...] = jpeg_scale.SCALES,
 ) -> Box | None:
-    """Ask libjpeg for a 1/2, 1/4 or 1/8 scale decode still >= ``gap`` x target; the box to resize from.
-
-    ``mode="YCbCr"`` also asks for the decoded colour space as stored (Pillow applies it to RGB JPEGs only).
-    """
-    if im.format not in ("JPEG", "MPO"):
-        return None
-    request = (math.ceil(target[0] * gap), math.ceil(target[1] * gap))
+    """A JPEG's reduced-scale decode for ``target`` (``jpeg_scale``); the box to resize from."""
     with rejecting():
-        drafted = im.draft(mode, request)
-    return drafted[1] if drafted else None
+        return jpeg_scale.draft(im, target, mode, scales)
 
 
 def _planar(im: ImageFile.ImageFile, icc: bytes | None, spec: Sequence[Rendition]) -> bool:
@@ -253,7 +245,7 @@ def _planar_ladder(
     coloured = open_image(data, limits)
     try:
         if im.size == stored:
-            chroma_box = _draft(coloured, _half(ladder[0]), "YCbCr", CHROMA_DRAFT_GAP)
+            chroma_box = _draft(coloured, _half(ladder[0]), "YCbCr", jpeg_scale.CHROMA_SCALES)
         else:  # a second entropy decode costs more than a reduced-scale chroma IDCT saves (bench A)
             chroma_box = _draft(coloured, ladder[0], "YCbCr")
         # The same DCT scale for both: one YCbCr decode gives all three planes (im stays undecoded).

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
-from imgflow import budget
+from imgflow import budget, jpeg_scale
 from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition, format_label
 from imgflow.errors import EmptyFile, ImageTooLarge, TooManyPixels, TruncatedImage
 from imgflow.geometry import largest_scale
@@ -33,10 +33,6 @@ from imgflow.imaging import (
     rejecting,
     seek_checked,
 )
-
-#: JPEG DCT-domain downscale only while the decoded image stays >= this many times the largest rendition
-#: (resize uses the same rule: tasks/resize/renditions.py).
-DRAFT_GAP = 1.5
 
 #: Animated images: all frames together may decode at most this many times the format's pixel budget
 #: (each frame alone is held to the budget); bounds the CPU one upload can cost.
@@ -71,13 +67,6 @@ def check_object_size(size: int, limits: Limits) -> None:
         raise ImageTooLarge(f"{_mb(size)} ({size} bytes), the limit is {_mb(limits.max_bytes)}")
 
 
-def jpeg_reduction(size: tuple[int, int], target: tuple[int, int]) -> int:
-    """The DCT scale denominator (1, 2, 4, 8) Pillow's ``draft`` picks for a decode >= DRAFT_GAP x target."""
-    request = (math.ceil(target[0] * DRAFT_GAP), math.ceil(target[1] * DRAFT_GAP))
-    scale = min(size[0] // max(1, request[0]), size[1] // max(1, request[1]))
-    return next((r for r in (8, 4, 2, 1) if scale >= r), 1)
-
-
 def jpeg_coefficient_bytes(im: Image.Image) -> float:
     """Bytes per pixel libjpeg holds at full size for a progressive JPEG (2 per component sample), else 0."""
     if not im.info.get("progressive") and not im.info.get("progression"):
@@ -95,16 +84,28 @@ def check_decode_budget(im: Image.Image, data: bytes, limits: Limits, spec: Sequ
         return
     shown = display_size(im.size, orientation(read_exif(im, data)))
     needed = display_size(largest_scale(shown, spec), orientation(read_exif(im, data)))
-    reduction = jpeg_reduction(im.size, needed)
+    eighths = jpeg_scale.eighths_for(im.size, needed)  # the scale resize decodes at
     coefficients = jpeg_coefficient_bytes(im)
     notes = [
-        f"decoded at 1/{reduction} scale for these renditions" if reduction > 1 else "decoded at full size"
+        f"decoded at {_fraction(eighths)} scale for these renditions"
+        if eighths < 8
+        else "decoded at full size"
     ]
     if coefficients:
         notes.append("progressive")
     budget.check_pixels(
-        im.format, im.size, limits, reduction=reduction, coefficient_bytes=coefficients, note=", ".join(notes)
+        im.format,
+        im.size,
+        limits,
+        reduction=8 / eighths,
+        coefficient_bytes=coefficients,
+        note=", ".join(notes),
     )
+
+
+def _fraction(eighths: int) -> str:
+    whole = math.gcd(eighths, 8)
+    return f"{eighths // whole}/{8 // whole}"
 
 
 def validate_image(

@@ -138,6 +138,8 @@ def test_jpeg_draft_is_used_and_its_box_keeps_the_geometry(monkeypatch: pytest.M
         ((2047, 1365), 2048, ["L", "YCbCr"]),  # both at 1/1: one YCbCr decode gives the planes; odd sides
         ((3001, 2001), 2048, ["L", "YCbCr"]),  # luma at 1/1, chroma at 1/2: two decodes
         ((4000, 3000), 1000, ["L", "YCbCr"]),  # luma at 1/2: one YCbCr decode at 1/2
+        ((6001, 4001), 2048, ["L", "YCbCr"]),  # a 24 MP photo: 1/2 keeps 1.47x the 2048 px rendition
+        ((2725, 2225), 720, ["L", "YCbCr"]),  # bench A: one YCbCr decode at 3/8 (libjpeg's 3x3 IDCT)
         ((4001, 3001), 300, ["L", "YCbCr"]),  # both at 1/8
     ],
 )
