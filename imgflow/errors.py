@@ -7,6 +7,22 @@ class names here are part of the workflow's contract: renaming one is a breaking
 
 from __future__ import annotations
 
+import json
+
+
+def lambda_error_message(cause: str | None) -> str:
+    """The human part of a task error's Cause: Lambda puts a JSON error object there (its ``errorMessage``;
+    the stack trace stays out), other errors a plain string."""
+    if not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed["errorMessage"])
+    return cause
+
 
 class ImgflowError(Exception):
     """Base of every error imgflow raises on purpose."""

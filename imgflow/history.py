@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from imgflow.errors import lambda_error_message
+
 #: Characters of a state's input/output kept (the whole text is in the execution history).
 TRIM = 600
 #: Characters of an error's cause kept.
@@ -52,15 +54,7 @@ def trim(text: str | None, limit: int = TRIM) -> str | None:
 
 def cause_message(cause: str | None) -> str | None:
     """The human part of an error's cause: Lambda's JSON error object gives its ``errorMessage``."""
-    if not cause:
-        return cause
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return trim(cause, CAUSE_TRIM)
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return trim(str(parsed["errorMessage"]), CAUSE_TRIM)
-    return trim(cause, CAUSE_TRIM)
+    return trim(lambda_error_message(cause), CAUSE_TRIM) if cause else cause
 
 
 def _error(details: dict[str, Any]) -> dict[str, Any]:

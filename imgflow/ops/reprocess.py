@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from imgflow.errors import lambda_error_message
 from imgflow.ops import stack as stacks
 
 MODES = ("failed", "stuck", "stale", "all")
@@ -91,12 +92,7 @@ def wait(
 
 def _message(described: dict[str, Any]) -> str:
     """The human part of a failed execution's cause (a Lambda error's message, never its stack trace)."""
-    cause = described.get("cause") or ""
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return str(cause)[:500]
-    return str(parsed.get("errorMessage", cause))[:500] if isinstance(parsed, dict) else str(cause)[:500]
+    return lambda_error_message(described.get("cause"))[:500]
 
 
 def run(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from imgflow import keys, objects
 from imgflow.config import Settings
-from imgflow.errors import REJECTIONS, DuplicateRun, SupersededResult
+from imgflow.errors import REJECTIONS, DuplicateRun, SupersededResult, lambda_error_message
 from imgflow.models import (
     REPROCESS_SOURCE,
     ClaimInput,
@@ -61,16 +60,8 @@ def claim(task: ClaimInput, settings: Settings) -> ImageRef:
 
 
 def error_message(cause: str | None) -> str:
-    """The human part of a Catch's Cause (Lambda puts a JSON error object there; others a string)."""
-    if not cause:
-        return ""
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause[:MAX_MESSAGE]
-    if isinstance(parsed, dict):
-        return str(parsed.get("errorMessage", cause))[:MAX_MESSAGE]
-    return cause[:MAX_MESSAGE]
+    """The human part of a Catch's Cause, as the record keeps it."""
+    return lambda_error_message(cause)[:MAX_MESSAGE]
 
 
 def result_fields(task: FinishInput) -> dict[str, Any]:
