@@ -67,6 +67,8 @@ def draft(
         request = (max(1, stored[0] // denominator), max(1, stored[1] // denominator))
         drafted = im.draft(mode, request)
         return drafted[1] if drafted else None
+    if eighths != 3:
+        raise ValueError(f"libjpeg reaches {eighths}/8 only through draft()")  # 1/3 is the one it rounds up
     if im.draft(mode, None) is None:  # the mode, as draft() sets it; then the scale, as draft() would
         return None
     size = decoded_size(stored, eighths)
@@ -75,6 +77,5 @@ def draft(
     x0, y0 = tile.extents[:2]
     im.tile = [tile._replace(extents=(x0, y0, x0 + size[0], y0 + size[1]))]
     im._size = size
-    assert eighths == 3, "libjpeg reaches M/8 only as 1/denominator: 1/3 -> 3/8"
     im.decoderconfig = (3, 0)  # scale_denom 3
     return 0.0, 0.0, stored[0] * eighths / 8, stored[1] * eighths / 8
