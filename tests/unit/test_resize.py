@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat, JpegImagePlugin
 
+from imgflow import jpeg_scale
 from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition
 from imgflow.errors import ImageRejected
 from tasks.resize.renditions import RenderedImage, render
@@ -15,6 +16,7 @@ from tests.corpus import hostile_expectations, pngsuite_expectations
 
 LIMITS = Limits()
 HOSTILE_ACCEPTED = sorted(name for name, verdict in hostile_expectations().items() if verdict == "accept")
+HOSTILE_JPEGS = [name for name in HOSTILE_ACCEPTED if name.lower().endswith((".jpg", ".jpeg", ".mpo"))]
 PNGSUITE_VALID = sorted(name for name, verdict in pngsuite_expectations().items() if verdict == "valid")
 
 
@@ -378,6 +380,18 @@ def _check_renders(data: bytes) -> None:
 @pytest.mark.parametrize("name", HOSTILE_ACCEPTED or ["-"])
 def test_every_accepted_hostile_file_renders(corpus: Path, name: str) -> None:
     _check_renders((corpus / "hostile" / name).read_bytes())
+
+
+@pytest.mark.parametrize("name", HOSTILE_JPEGS or ["-"])
+def test_every_accepted_hostile_jpeg_renders_from_a_3_8_decode(corpus: Path, name: str) -> None:
+    # 3/8 is set past Pillow's draft() (imgflow/jpeg_scale.py): the odd files must decode at it too.
+    data = (corpus / "hostile" / name).read_bytes()
+    with Image.open(io.BytesIO(data)) as im:
+        stored = im.size
+    max_side = max(1, int(max(jpeg_scale.decoded_size(stored, 3)) / 1.25))  # tiny files: any render
+    (out,) = render(data, [Rendition("r", max_side)], LIMITS)
+    assert max(out.width, out.height) == max_side
+    assert opened(out).mode in ("L", "RGB", "RGBA")
 
 
 @pytest.mark.parametrize("name", PNGSUITE_VALID or ["-"])
