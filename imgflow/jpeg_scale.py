@@ -20,10 +20,12 @@ Box = tuple[float, float, float, float]
 
 #: The scales libjpeg decodes at, in eighths, smallest first, each with the least margin the decode must keep
 #: over the target (the resample after it does the rest). 1/8 (DC only) and 1/4 (a 2x2 IDCT) alias visibly
-#: closer to the target and keep 1.5x; the 3x3 and 4x4 IDCTs of 3/8 and 1/2 keep 1.2x. Measured against
-#: full-resolution Lanczos over the perf and camera photos at ratios 2.4-6 (bench/README.md): worst 39.0 dB,
-#: the old rule (1.5x at every scale, no 3/8) 39.2 dB; 1.0x at every scale fell to 34 dB.
-SCALES: tuple[tuple[int, float], ...] = ((1, 1.5), (2, 1.5), (3, 1.2), (4, 1.2))
+#: closer to the target and keep 1.5x; 3/8 (a 3x3 IDCT) keeps 1.2x; 1/2 (4x4) may fall 3% short, a stretch of
+#: at most 3% after the DCT downscale, so that a 12 MP phone photo (4000-4080 px) decodes at 1/2 for 2048-px
+#: renditions. Measured against full-resolution Lanczos over 10 perf and camera photos (bench/README.md):
+#: worst 38.4 dB, SSIM 0.980 (1/2 at 0.97-1.2x; 3/8 and 1/2 at 1.2x and up: 39.0 dB; the old rule, 1.5x at
+#: every scale and no 3/8: 39.2 dB); 1.0x at every scale fell to 34 dB (1/8 and 1/4).
+SCALES: tuple[tuple[int, float], ...] = ((1, 1.5), (2, 1.5), (3, 1.2), (4, 0.97))
 #: Chroma decoded on its own (resize's planar path): any power-of-two scale that holds ~the planes' size.
 #: 3/8 is left out: its 6x6 chroma IDCT cost more than the 1/2 decode it replaced (measured, iPhone 8 MP).
 CHROMA_SCALES: tuple[tuple[int, float], ...] = ((1, 0.95), (2, 0.95), (4, 0.95))

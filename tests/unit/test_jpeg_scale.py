@@ -22,9 +22,11 @@ def _jpeg(size: tuple[int, int], **params: object) -> bytes:
     ("size", "target", "eighths"),
     [
         ((2725, 2225), (720, 588), 3),  # bench A: 1022x835 keeps 1.42x; 1/4 (682) would not keep 1.5x
-        ((4032, 3024), (2048, 1536), 8),  # a 12 MP phone photo for 2048 px: full size
-        ((6000, 4000), (2048, 1365), 4),  # a 24 MP camera photo: 1/2 (3000 >= 1.2 x 2048)
-        ((4800, 3600), (2048, 1536), 8),  # 1/2 would be 2400, under 1.2 x 2048
+        ((4032, 3024), (2048, 1536), 4),  # a 12 MP phone photo for 2048 px: 1/2, 2016 px stretched by 1.6%
+        ((4000, 3000), (2048, 1536), 4),  # 2000 px: 0.977 of the target, inside the 3% that 1/2 may miss
+        ((3968, 2976), (2048, 1536), 8),  # 1984 px would miss by 3.1%: full size
+        ((6000, 4000), (2048, 1365), 4),  # a 24 MP camera photo: 1/2
+        ((8000, 6000), (2048, 1536), 3),  # 48 MP: 3/8 keeps 1.46x; 1/4 (2000 px) would not keep 1.5x
         ((16320, 12240), (2048, 1536), 2),  # a 200 MP phone photo: 1/4
         ((4001, 3001), (300, 225), 1),  # 1/8
     ],

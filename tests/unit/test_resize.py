@@ -141,6 +141,7 @@ def test_jpeg_draft_is_used_and_its_box_keeps_the_geometry(monkeypatch: pytest.M
         ((3001, 2001), 2048, ["L", "YCbCr"]),  # luma at 1/1, chroma at 1/2: two decodes
         ((4000, 3000), 1000, ["L", "YCbCr"]),  # luma at 1/2: one YCbCr decode at 1/2
         ((6001, 4001), 2048, ["L", "YCbCr"]),  # a 24 MP photo: 1/2 keeps 1.47x the 2048 px rendition
+        ((4000, 3000), 2048, ["L", "YCbCr"]),  # a 12 MP photo: 1/2, 2000 px stretched to 2048
         ((2725, 2225), 720, ["L", "YCbCr"]),  # bench A: one YCbCr decode at 3/8 (libjpeg's 3x3 IDCT)
         ((4001, 3001), 300, ["L", "YCbCr"]),  # both at 1/8
     ],
@@ -239,7 +240,8 @@ def test_cmyk_without_profile_converts_plainly() -> None:
 
 def test_cmyk_with_profile_goes_through_the_profile(corpus: Path) -> None:
     data = (corpus / "hostile" / "sharp" / "Channel_digital_image_CMYK_color.jpg").read_bytes()
-    (out,) = render(data, [Rendition("r", 250, "PNG")], LIMITS)
+    # 400 of 500 px: a full-size decode, so that only colour management separates the two references below.
+    (out,) = render(data, [Rendition("r", 400, "PNG")], LIMITS)
     got = opened(out)
     assert got.mode == "RGB" and "icc_profile" not in got.info
     source = Image.open(io.BytesIO(data))
