@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,11 @@ Fit = Literal["inside", "cover"]
 Position = Literal["centre", "entropy", "attention"]
 
 
+#: The longest side a rendition may ask for: the smallest limit of the output encoders (WebP 16383 px; JPEG
+#: 65535). A 32 x 65535 PNG made a 19660-px rendition that WebP refused with a ValueError (found by fuzzing).
+MAX_RENDITION_SIDE = 16383
+
+
 @dataclass(frozen=True)
 class Rendition:
     """One rendition.
@@ -68,6 +74,19 @@ class Rendition:
     #: Shortest short side for ``inside`` (0: ``max_side // 4``).
     min_side: int = 0
     alternates: tuple[OutputFormat, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Checked where the spec is read (the CDK synth, a cold start): not in the middle of a run.
+        if self.aspect <= 0 or self.max_side < 1:
+            raise ValueError(f"rendition {self.name!r}: max_side >= 1 and aspect > 0")
+        longest = max(self.max_side, math.ceil(self.max_side / self.aspect) if self.fit == "cover" else 0)
+        if longest > MAX_RENDITION_SIDE:
+            raise ValueError(
+                f"rendition {self.name!r}: a side of {longest} px, more than {MAX_RENDITION_SIDE} "
+                "(WebP's limit; an image with alpha is encoded as WebP)"
+            )
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"rendition {self.name!r}: quality {self.quality} is not 1-100")
 
     @property
     def shortest_side(self) -> int:

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
         help="time budget per task and case (default: a quarter of the task's Lambda timeout)",
     )
     parser.add_argument("--service-every", type=int, default=25, help="every Nth case also through moto S3")
+    parser.add_argument(
+        "--render-every", type=int, default=2, help="every Nth case that validate accepts also through resize"
+    )
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"))
     parser.add_argument("--report", type=Path, help="also write the report as JSON here")
     args = parser.parse_args(argv)
@@ -38,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus=args.corpus,
         budget_s=args.budget_s,
         service_every=args.service_every,
+        render_every=args.render_every,
         progress=lambda n: print(f"  {n} cases, {time.monotonic() - started:.0f} s", flush=True),
     )
     print(report.summary())

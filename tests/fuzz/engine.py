@@ -1,4 +1,4 @@
-"""Mutation fuzzing of ``validate`` and ``extract_meta``: seeds, mutators, verdicts, timings.
+"""Mutation fuzzing of ``validate``, ``extract_meta`` and ``resize``: seeds, mutators, verdicts, timings.
 
 Formats: JPEG, PNG, GIF, WebP, AVIF and HEIC seeds (the ISO-BMFF ones get the generic mutations).
 
@@ -6,8 +6,10 @@ A case is a seed image (generated here, or a small file of the shared corpus) wi
 bit flips, interesting bytes, truncation, byte-range insert/delete/duplicate, splices of two seeds, and
 format-aware edits (header width/height, PNG chunks with or without a fixed CRC, JPEG marker segments,
 GIF blocks, RIFF/WebP chunk sizes, edits inside the EXIF block). Each case goes through the pure logic
-(``validate_image``, ``extract_metadata``) and, every ``service_every`` cases, through the service entries
-(``validate_upload``, ``extract_for``) with moto S3. A verdict is success or a named rejection
+(``validate_image``, ``extract_metadata``; ``render`` on every ``render_every``-th case that validate
+accepts, at the default renditions or at a size that makes libjpeg decode at 3/8) and, every
+``service_every`` cases, through the service entries (``validate_upload``, ``extract_for``) with moto S3.
+A verdict is success or a named rejection
 (``ImageRejected``); anything else, a result that is not JSON, or a task slower than the budget is a finding.
 Everything derives from the seed: a run is repeatable.
 """
@@ -33,12 +35,13 @@ from typing import Any
 
 from PIL import Image
 
-from imgflow import imaging
-from imgflow.config import Limits, Settings
+from imgflow import imaging, jpeg_scale
+from imgflow.config import DEFAULT_RENDITIONS, MAX_RENDITION_SIDE, Limits, Rendition, Settings
 from imgflow.errors import ImageRejected
 from imgflow.functions import TASKS
 from tasks.extract_meta.metadata import extract_metadata
-from tasks.validate.checks import validate_image
+from tasks.resize.renditions import render
+from tasks.validate.checks import ValidatedImage, validate_image
 
 #: Corpus files larger than this are not used as seeds (a mutation of a big file mostly costs decode time).
 MAX_SEED_BYTES = 192 * 1024
@@ -56,6 +59,7 @@ def task_budgets(share: float = BUDGET_SHARE) -> dict[str, float]:
         "validate_upload": timeouts["validate"] * share,
         "extract_meta": timeouts["extract_meta"] * share,
         "extract_for": timeouts["extract_meta"] * share,
+        "resize": timeouts["resize"] * share,
     }
 
 
@@ -543,6 +547,7 @@ def run(
     corpus: Path | None = None,
     budget_s: float | None = None,
     service_every: int = 25,
+    render_every: int = 2,
     limits: Limits | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
@@ -561,7 +566,8 @@ def run(
     with warnings.catch_warnings():  # Pillow's notes on malformed metadata: expected here, by the thousand
         warnings.simplefilter("ignore")
         try:
-            _cases(report, rng, seeds, names, cases, limits, budgets, harness, service_every, progress)
+            every = (service_every, render_every)
+            _cases(report, rng, seeds, names, cases, limits, budgets, harness, every, progress)
         finally:
             if harness:
                 harness.close()
@@ -577,21 +583,29 @@ def _cases(
     limits: Limits,
     budgets: dict[str, float],
     harness: ServiceHarness | None,
-    service_every: int,
+    every: tuple[int, int],
     progress: Callable[[int], None] | None,
 ) -> None:
+    service_every, render_every = every
     for case in range(cases):
         name = rng.choice(names)
         data, applied = mutate(seeds[name], rng, seeds)
         label = f"case {case}: {name} + {'+'.join(applied) or 'none'}"
+        accepted: list[ValidatedImage] = []
+        validating = functools.partial(_validate_into, accepted, data, limits)
         outcomes = [
-            _verdict("validate", functools.partial(validate_image, data, limits), budgets["validate"]),
+            _verdict("validate", validating, budgets["validate"]),
             _verdict(
                 "extract_meta",
                 functools.partial(extract_metadata, data, limits),
                 budgets["extract_meta"],
             ),
         ]
+        # The workflow resizes only what validate accepted.
+        if accepted and render_every and case % render_every == 0:
+            spec = _render_spec(accepted[0], case // render_every)
+            rendering = functools.partial(render, data, spec, limits)
+            outcomes.append(_verdict("resize", rendering, budgets["resize"]))
         if harness and data and case % service_every == 0:
             outcomes += harness.run(case, data, budgets)
             report.service_cases += 1
@@ -604,3 +618,16 @@ def _cases(
         report.cases += 1
         if progress and case % 1000 == 999:
             progress(case + 1)
+
+
+def _validate_into(accepted: list[ValidatedImage], data: bytes, limits: Limits) -> ValidatedImage:
+    accepted.append(validate_image(data, limits))
+    return accepted[-1]
+
+
+def _render_spec(image: ValidatedImage, turn: int) -> tuple[Rendition, ...]:
+    """The default renditions, or (every other turn) one size that a JPEG decodes at 3/8 for."""
+    if turn % 2 == 0:
+        return DEFAULT_RENDITIONS
+    side = max(jpeg_scale.decoded_size((image.width, image.height), 3))
+    return (Rendition("r", max(1, min(MAX_RENDITION_SIDE, int(side / 1.25)))),)

@@ -1,4 +1,4 @@
-"""A fixed-seed fuzz run of validate and extract_meta in the suite (long runs: ``python -m tests.fuzz``)."""
+"""A fixed-seed fuzz run of validate, extract_meta and resize in the suite (more: `python -m tests.fuzz`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imgflow.config import Limits
+from imgflow.config import Limits, Rendition
 from tests.conftest import CORPUS
 from tests.fuzz import engine
 
@@ -36,6 +36,7 @@ def test_every_mutated_image_gets_a_verdict(tmp_path: Path) -> None:
     assert verdicts["validate:ok"] > CASES // 20
     assert len([v for v in verdicts if v.startswith("validate:")]) >= 4
     assert report["service_cases"] >= CASES // 30  # every 25th case that is not empty
+    assert verdicts["resize:ok"] > CASES // 50  # what validate accepted, rendered (half of it at 3/8)
 
 
 def test_mutators_are_deterministic_and_change_the_input() -> None:
@@ -69,9 +70,26 @@ def test_the_harness_reports_unhandled_exceptions_and_timeouts(monkeypatch: pyte
             time.sleep(2)
 
     monkeypatch.setattr(engine, "validate_image", broken)
-    report = engine.run(cases=60, seed=1, corpus=None, budget_s=0.5, service_every=0)
+    report = engine.run(cases=60, seed=1, corpus=None, budget_s=0.5, service_every=0, render_every=0)
     problems = {f.problem.split(":")[0] for f in report.findings if f.task == "validate"}
     assert "KeyError" in problems and "over the budget of 0.5 s" in problems
+
+
+def test_resize_runs_on_what_validate_accepted_and_its_errors_are_findings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sizes: list[int] = []
+
+    def broken(data: bytes, spec: tuple[Rendition, ...], limits: Limits) -> None:
+        sizes.append(spec[-1].max_side)
+        raise KeyError("boom")
+
+    monkeypatch.setattr(engine, "render", broken)
+    report = engine.run(cases=40, seed=1, corpus=None, service_every=0, render_every=1)
+    resized = [f for f in report.findings if f.task == "resize"]
+    assert resized and all(f.problem.startswith("KeyError") for f in resized)
+    assert len(resized) == report.verdicts["validate:ok"]  # each accepted case, and only those
+    assert len(set(sizes)) > 2  # the default spec's 2048 and 3/8 sizes of several images
 
 
 def test_budgets_follow_the_lambda_timeouts() -> None:
