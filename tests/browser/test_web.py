@@ -217,6 +217,25 @@ def test_phone_width(serve: Serve, browser: Browser, files: list[Path], artifact
     context.close()
 
 
+def test_files_chosen_while_the_page_signs_in_are_uploaded(
+    serve: Serve, browser: Browser, files: list[Path]
+) -> None:
+    # Before the fix, the picker's change event came before the page's listener and the file was dropped.
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    held: list[Any] = []
+    page.route("**/config.json", lambda route: held.append(route))  # the page waits for its configuration ...
+    page.goto(serve.web, wait_until="domcontentloaded")
+    page.set_input_files("#files", [str(files[0])])  # ... while a file is chosen
+    expect(page.locator("#uploads li")).to_have_count(0)
+    for route in held:
+        route.continue_()
+    expect(page.locator("#uploads li").first).to_have_attribute(
+        "data-status", "PROCESSED", timeout=FINAL_TIMEOUT
+    )
+    context.close()
+
+
 def test_keyboard_reaches_the_upload_and_a_card(serve: Serve, browser: Browser) -> None:
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()

@@ -166,10 +166,14 @@ function setUpUploads() {
   if (config.max_bytes) limits.push(`up to ${bytes(config.max_bytes)} each`);
   limits.push("JPEG, PNG, GIF, WebP and other images; the content decides, not the name");
   $("limits").textContent = limits.join("; ");
-  $("files").addEventListener("change", (e) => {
-    addFiles([...e.target.files]);
-    e.target.value = "";
-  });
+  const picker = $("files");
+  const take = () => {
+    addFiles([...picker.files]);
+    picker.value = "";
+  };
+  picker.addEventListener("change", take);
+  // Files chosen while the page was still signing in: their change event came before this listener.
+  if (picker.files.length) take();
   const drop = $("drop");
   for (const type of ["dragenter", "dragover"]) {
     drop.addEventListener(type, (e) => {
