@@ -82,8 +82,8 @@ def check_decode_budget(im: Image.Image, data: bytes, limits: Limits, spec: Sequ
     """A JPEG against its budget at the DCT scale resize will decode it at (other formats: ``open_image``)."""
     if im.format not in ("JPEG", "MPO") or not spec:
         return
-    shown = display_size(im.size, orientation(read_exif(im, data)))
-    needed = display_size(largest_scale(shown, spec), orientation(read_exif(im, data)))
+    orient = orientation(read_exif(im, data))
+    needed = display_size(largest_scale(display_size(im.size, orient), spec), orient)
     eighths = jpeg_scale.eighths_for(im.size, needed)  # the scale resize decodes at
     coefficients = jpeg_coefficient_bytes(im)
     notes = [
