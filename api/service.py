@@ -36,13 +36,14 @@ from api.models import (
     UploadTicket,
     WorkflowGraph,
 )
-from imgflow import asl_graph, aws, history, keys
+from imgflow import aws, keys
 from imgflow.config import Settings
 from imgflow.models import REPROCESS_DETAIL_TYPE, REPROCESS_SOURCE, ReprocessEvent
 from imgflow.records import ImageRepository, Status
 from imgflow.records import table as t
 from imgflow.records.repository import STALE_CLAIM, recent_runs
 from imgflow.uploads import presign_client, presign_upload
+from imgflow.workflow import asl_graph, history
 
 #: ``POST /images`` takes files up to this size inline (base64 in JSON stays under Lambda's 6 MB payload).
 INLINE_MAX_BYTES = 4 * 1024 * 1024

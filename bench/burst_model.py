@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgflow import workflow
+from imgflow.workflow import asl
 
 THROTTLE = "Lambda.TooManyRequestsException"
 #: Standard workflows, us-east-1, us-west-2, eu-west-1 (other regions: 800 / 150).
@@ -57,7 +57,7 @@ class RetryPolicy:
     @classmethod
     def from_asl(cls, state: str = "Validate") -> RetryPolicy:
         """The Retry that matches Lambda.TooManyRequestsException in ``state`` of the ingest definition."""
-        definition = json.loads(workflow.definition_text())
+        definition = json.loads(asl.definition_text())
         found = _find_state(definition["States"], state)
         for retrier in found.get("Retry", []):
             if THROTTLE in retrier["ErrorEquals"] or "States.ALL" in retrier["ErrorEquals"]:

@@ -17,7 +17,7 @@ from bench.measure import Timed, interleave, timed
 from bench.quality import compare, luma, ssim
 from bench.tasks import B_INPUT, LANCZOS, REPO, Detail, Fields, imgflow_render, sizes_of
 from imgflow.config import DEFAULT_RENDITIONS
-from imgflow.imaging import _ensure_heif
+from imgflow.image.opening import _ensure_heif
 
 OUT = Path(__file__).parent / "out"
 #: The handlers a cold start imports (module per Lambda function).
@@ -66,7 +66,7 @@ from tasks.resize.renditions import render
 from tasks.validate.checks import validate_image
 data = open(sys.argv[1], "rb").read() if sys.argv[1] != "200mp" else None
 if data is None:
-    from imgflow.samples import solid_jpeg
+    from imgflow_tools.samples import solid_jpeg
     data = solid_jpeg(16320, 12240)
 import time
 start = time.perf_counter()
@@ -129,7 +129,7 @@ def task_g(quick: bool) -> tuple[Fields, Detail]:
         "peak_rss_mib": max(r[0] for r in runs),
         "wall_s": statistics.median(r[1] for r in runs),
     }
-    return fields, {"runs": runs, "input": "imgflow.samples.solid_jpeg(16320, 12240)"}
+    return fields, {"runs": runs, "input": "imgflow_tools.samples.solid_jpeg(16320, 12240)"}
 
 
 _IMPORT_CHILD = """

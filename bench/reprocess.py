@@ -32,11 +32,11 @@ def _jpeg(i: int) -> bytes:
 
 def run(count: int) -> dict[str, float | int | dict[str, int]]:
     from imgflow import keys
-    from imgflow.local import moto_adapter
-    from imgflow.local.cloud import LocalCloud
-    from imgflow.ops import reprocess
-    from imgflow.ops import stack as stacks
     from imgflow.records import ImageRepository
+    from imgflow_tools.local import moto_adapter
+    from imgflow_tools.local.cloud import LocalCloud
+    from imgflow_tools.ops import reprocess
+    from imgflow_tools.ops import stack as stacks
 
     with (
         moto_adapter.time_scale(0.001),

@@ -253,7 +253,7 @@ def demo_images(directory: Path, count: int) -> list[Path]:
 @contextlib.contextmanager
 def handler_clock() -> Iterator[list[tuple[str, str, float, float, float]]]:
     """Record every in-process Lambda call: (kind, key, start epoch s, end epoch s, thread CPU s)."""
-    from imgflow.local import moto_adapter
+    from imgflow_tools.local import moto_adapter
 
     calls: list[tuple[str, str, float, float, float]] = []
     lock = threading.Lock()
@@ -295,9 +295,9 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 def task_e(quick: bool) -> tuple[Fields, Detail]:
     import requests
 
-    from imgflow.local import moto_adapter
-    from imgflow.local.cloud import LocalCloud
-    from imgflow.local.demo import upload_paced, wait_for_records
+    from imgflow_tools.local import moto_adapter
+    from imgflow_tools.local.cloud import LocalCloud
+    from imgflow_tools.local.demo import upload_paced, wait_for_records
 
     count = 20 if quick else 200
     with tempfile.TemporaryDirectory(prefix="imgflow-bench-") as tmp:

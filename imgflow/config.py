@@ -102,7 +102,7 @@ DEFAULT_RENDITIONS: tuple[Rendition, ...] = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Input limits enforced by ``validate`` (the pixel budgets per format: ``imgflow.budget``)."""
+    """Input limits enforced by ``validate`` (the pixel budgets per format: ``imgflow.image.budget``)."""
 
     #: A 200 MP phone JPEG is 20-40 MB; a 50 MP camera JPEG 15-30 MB.
     max_bytes: int = 64 * 1024 * 1024

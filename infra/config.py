@@ -38,7 +38,7 @@ CONTEXT_KEYS: dict[str, str] = {
     + POWERTOOLS_VERSION
     + ")",
     "imageTaskConcurrency": "reserved concurrency of validate/resize/extract_meta, 0 = none "
-    "(default imgflow.functions.IMAGE_TASK_CONCURRENCY, 20)",
+    "(default imgflow.workflow.functions.IMAGE_TASK_CONCURRENCY, 20)",
     "apiThrottleRate": "API steady-state requests per second (default 50)",
     "apiThrottleBurst": "API burst (default 100)",
     "reprocessSchedule": "Scheduler expression of the repair (reprocess failed, stuck); default rate(1 hour)",
@@ -50,7 +50,7 @@ CONTEXT_KEYS: dict[str, str] = {
     "rejectedUploadDays": "days before an original tagged imgflow-verdict=rejected expires (default 7)",
     "alarmEmail": "e-mail address subscribed to the alarm topic (optional)",
     "maxBytes": "largest accepted upload, bytes (default from imgflow.config.Limits)",
-    "maxPixels": "an extra cap on pixels over the per-format budgets of imgflow/budget.py (0, default: none)",
+    "maxPixels": "an extra cap on pixels over the per-format budgets of imgflow/image/budget.py (0: none)",
     "renditions": "JSON list of renditions (IMGFLOW_RENDITIONS), default imgflow.config.DEFAULT_RENDITIONS",
 }
 
@@ -130,8 +130,8 @@ class StageConfig:
     allowed_origins: tuple[str, ...] = ("*",)
     architecture: str = "arm64"
     powertools_version: str = POWERTOOLS_VERSION
-    #: None: each function's ``FunctionSpec.reserved_concurrency`` (imgflow/functions.py, also what the local
-    #: mode enforces); a number replaces it on the image tasks (0 = no reservation).
+    #: None: each function's ``FunctionSpec.reserved_concurrency`` (imgflow/workflow/functions.py, also what
+    #: the local mode enforces); a number replaces it on the image tasks (0 = no reservation).
     image_task_concurrency: int | None = None
     api_throttle_rate: int = 50
     api_throttle_burst: int = 100

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from imgflow.local import moto_adapter
-from imgflow.local.cloud import LocalCloud
+from imgflow_tools.local import moto_adapter
+from imgflow_tools.local.cloud import LocalCloud
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("IMGFLOW_CORPUS", REPO.parent / "shared" / "corpus"))

@@ -36,7 +36,7 @@ def serving(env: dict[str, str], *, timeout: float, cwd: Path | None = None) -> 
     log_path = Path(env["IMGFLOW_STATE_DIR"]) / "serve.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "imgflow.cli", "serve", "--port", "0", "--json"],
+            [sys.executable, "-m", "imgflow_tools.cli", "serve", "--port", "0", "--json"],
             stdout=subprocess.PIPE,
             stderr=log,
             env=env,

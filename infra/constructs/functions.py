@@ -1,4 +1,4 @@
-"""The Lambda functions: the four tasks from ``imgflow.functions.TASKS`` and a factory the API uses.
+"""The Lambda functions: the four tasks from ``imgflow.workflow.functions.TASKS`` and a factory the API uses.
 
 Each function gets its own role holding only what its code calls (no managed policies), its own log group,
 the AWS-managed Powertools layer, X-Ray tracing and the ``IMGFLOW_*`` environment ``imgflow.config`` reads.
@@ -16,7 +16,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from imgflow.config import Limits, Settings, _renditions_from_env
-from imgflow.functions import TASKS, FunctionSpec, reserved_concurrency
+from imgflow.workflow.functions import TASKS, FunctionSpec, reserved_concurrency
 from infra.bundling import python_code
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
 from infra.constructs.storage import Storage
@@ -143,7 +143,8 @@ class Functions(Construct):
         )
 
     def _task(self, spec: FunctionSpec) -> lambda_.Function:
-        # The same figure the local mode enforces (imgflow/functions.py), unless the stage overrides it.
+        # The same figure the local mode enforces (imgflow/workflow/functions.py), unless the stage
+        # overrides it.
         reserved = reserved_concurrency(spec, self.config.image_task_concurrency)
         return self.make(
             _pascal(spec.name),

@@ -14,8 +14,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from imgflow.functions import REPROCESS_FUNCTION
-from imgflow.workflow import REPROCESS
+from imgflow.workflow.asl import REPROCESS
+from imgflow.workflow.functions import REPROCESS_FUNCTION
 from infra.config import StageConfig
 from infra.constructs.functions import OBJECTS_REASON, Functions, nag_arn, task_code
 from infra.constructs.storage import Storage

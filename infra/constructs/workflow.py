@@ -14,8 +14,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from imgflow.functions import TASKS
-from imgflow.workflow import INGEST, definition_text, placeholders, upload_event_pattern
+from imgflow.workflow.asl import INGEST, definition_text, placeholders, upload_event_pattern
+from imgflow.workflow.functions import TASKS
 from infra.config import StageConfig
 from infra.constructs.storage import Storage
 from infra.nag import acknowledge

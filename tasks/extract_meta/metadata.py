@@ -1,7 +1,8 @@
 """Image facts and EXIF from the original's header, without decoding pixels. Pure image logic.
 
 Best effort by design: every field is parsed on its own and a malformed one becomes ``None``; only an
-unopenable image raises (a named rejection from ``imgflow.imaging``), and validate has already ruled that out.
+unopenable image raises (a named rejection from ``imgflow.image.opening``), and validate has already ruled
+that out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PIL import ExifTags, Image
 
 from imgflow.config import Limits
 from imgflow.errors import ImageRejected
-from imgflow.imaging import (
+from imgflow.image.opening import (
     display_size,
     frame_count,
     open_image,

@@ -4,7 +4,7 @@ Order of work, chosen to keep CPU and peak memory low:
 
 1. Open (allow-listed plugins, pixel limit) and read the orientation (EXIF, or XMP as Pillow surfaces it).
 2. JPEG: a reduced DCT decode (1/8, 1/4, 3/8 or 1/2) when the largest rendition allows it, by the rule of
-   ``imgflow.jpeg_scale``; the draft's box goes on to ``resize(box=...)`` so the geometry stays exact.
+   ``imgflow.image.jpeg_scale``; the draft's box goes on to ``resize(box=...)`` so the geometry stays exact.
 3. Decode once; normalise the mode (P/transparency -> RGBA, 16-bit -> 8-bit, 1 -> L).
 4. Resize to the largest rendition *in stored orientation*, then drop the full-size pixels. Colour
    management (CMYK and non-sRGB ICC profiles -> sRGB) runs on that rendition, not on the full image.
@@ -21,10 +21,11 @@ gets YCbCr (chroma repeated 2x2, which its 2x2 averaging returns exactly). Luma 
 instead of three), one full-size plane held at a time.
 
 Outputs carry no metadata (no EXIF, XMP, GPS, comments) and no ICC profile: pixels are sRGB, which is what
-browsers assume for untagged images (Display P3 and other wide-gamut sources are converted, perceptual intent,
-through their ICC profile or, in HEIC/AVIF without one, a profile built from the nclx box: ``imgflow.colour``;
-10-bit HEIC/AVIF arrive as 8-bit from their decoders). Geometry (``imgflow.geometry``): every rendition is the
-whole image at one scale, cropped last (``cover`` fit, or a panorama's long side), never upscaled;
+browsers assume for untagged images (Display P3 and other wide-gamut sources are converted, perceptual
+intent, through their ICC profile or, in HEIC/AVIF without one, a profile built from the nclx box:
+``imgflow.image.colour``; 10-bit HEIC/AVIF arrive as 8-bit from their decoders). Geometry
+(``imgflow.image.geometry``): every rendition is the whole image at one scale, cropped last (``cover`` fit,
+or a panorama's long side), never upscaled;
 renditions of the same geometry, format and quality share one encoding.
 """
 
@@ -37,10 +38,10 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageMath, ImageStat
 
-from imgflow import colour, jpeg_scale
 from imgflow.config import Limits, Rendition
-from imgflow.geometry import Plan, plans
-from imgflow.imaging import TRANSPOSE, display_size, open_image, orientation, read_exif, rejecting
+from imgflow.image import colour, jpeg_scale
+from imgflow.image.geometry import Plan, plans
+from imgflow.image.opening import TRANSPOSE, display_size, open_image, orientation, read_exif, rejecting
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif", "PNG": "image/png"}
 #: AVIF encoder speed (libavif 0-10): 8 keeps encode time near WebP's at a small cost in bytes (bench W).

@@ -5,9 +5,10 @@ so truncation and corrupt data are caught, but the IDCT and colour conversion ru
 no full-resolution buffer is allocated. PNG/GIF/WebP/HEIC/AVIF have no reduced decode: every frame is
 decoded fully.
 
-Budget: each format's pixel budget (``imgflow.budget``) is checked from the header before any decode; for a
-JPEG at the DCT scale that resize will use for the largest rendition of the spec (plus, when progressive, the
-coefficient buffers libjpeg keeps at full size), so every rejection happens here, never in resize.
+Budget: each format's pixel budget (``imgflow.image.budget``) is checked from the header before any decode;
+for a JPEG at the DCT scale that resize will use for the largest rendition of the spec (plus, when
+progressive, the coefficient buffers libjpeg keeps at full size), so every rejection happens here, never
+in resize.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
-from imgflow import budget, jpeg_scale
 from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition, format_label
 from imgflow.errors import EmptyFile, ImageTooLarge, TooManyPixels, TruncatedImage
-from imgflow.geometry import largest_scale
-from imgflow.imaging import (
+from imgflow.image import budget, jpeg_scale
+from imgflow.image.geometry import largest_scale
+from imgflow.image.opening import (
     display_size,
     frame_count,
     open_image,

@@ -35,10 +35,11 @@ from typing import Any
 
 from PIL import Image
 
-from imgflow import imaging, jpeg_scale
 from imgflow.config import DEFAULT_RENDITIONS, MAX_RENDITION_SIDE, Limits, Rendition, Settings
 from imgflow.errors import ImageRejected
-from imgflow.functions import TASKS
+from imgflow.image import jpeg_scale
+from imgflow.image import opening as imaging
+from imgflow.workflow.functions import TASKS
 from tasks.extract_meta.metadata import extract_metadata
 from tasks.resize.renditions import render
 from tasks.validate.checks import ValidatedImage, validate_image

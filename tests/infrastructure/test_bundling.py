@@ -11,13 +11,20 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
-from imgflow.functions import TASKS
+from imgflow.workflow.functions import TASKS
 from infra.bundling import LocalPipBundler
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
 from infra.constructs.functions import TASK_REQUIREMENTS, task_code
 
 #: ELF e_machine of the target architecture (the .so files must be for Lambda, not for this machine).
 ELF_MACHINE = {"arm64": 183, "x86_64": 62}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _py(root: Path) -> list[Path]:
+    if not root.exists():
+        return []
+    return [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
 
 
 @pytest.mark.slow
@@ -39,9 +46,19 @@ def test_task_bundle_holds_handler_imgflow_and_target_pillow(tmp_path: Path) -> 
     module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
     assert (bundle / module).is_file()
     assert (bundle / "tasks" / "__init__.py").is_file()
-    assert (bundle / "imgflow" / "__init__.py").is_file() and (bundle / "imgflow" / "workflow.py").is_file()
+    assert (bundle / "imgflow" / "workflow" / "asl.py").is_file()
     assert not list(bundle.rglob("__pycache__")), "no bytecode of this machine's Python"
     assert not (bundle / "tasks" / "record").exists(), "a task bundles its own code only"
+    # First-party files: exactly the runtime package and this task's own folder, never the tools.
+    task_dir = Path(*spec.source.split("/"))
+    tops = ("imgflow", "imgflow_tools", "tasks", "api")
+    first_party = sorted(str(p.relative_to(bundle)) for top in tops for p in _py(bundle / top))
+    expected = sorted(
+        [str(p.relative_to(REPO)) for p in _py(REPO / "imgflow")]
+        + [str(p.relative_to(REPO)) for p in _py(REPO / task_dir)]
+        + ["tasks/__init__.py"]
+    )
+    assert first_party == expected
 
     assert (bundle / "PIL" / "Image.py").is_file()
     (imaging,) = (bundle / "PIL").glob("_imaging.*.so")
@@ -94,8 +111,8 @@ def test_api_bundle_draws_the_workflow_graph_from_its_own_asl_file(tmp_path: Pat
         REPO / "statemachine" / "ingest.asl.json"
     ).read_text()
     probe = (
-        "import json; from imgflow import asl_graph, workflow; "
-        "print(json.dumps([str(workflow.definition_path()), asl_graph.workflow_graph()]))"
+        "import json; from imgflow.workflow import asl, asl_graph; "
+        "print(json.dumps([str(asl.definition_path()), asl_graph.workflow_graph()]))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -130,7 +147,7 @@ def test_the_task_requirements_open_a_heic_when_bundled(tmp_path: Path, corpus: 
         "assert PIL.__file__.startswith(sys.argv[1]) and pillow_heif.__file__.startswith(sys.argv[1])\n"
         "from imgflow.config import Limits\n"
         "from tasks.extract_meta.metadata import extract_metadata\n"
-        "from imgflow.imaging import open_image\n"
+        "from imgflow.image.opening import open_image\n"
         "data = open(sys.argv[2], 'rb').read()\n"
         "meta = extract_metadata(data, Limits())\n"
         "im = open_image(data, Limits()); im.load()\n"

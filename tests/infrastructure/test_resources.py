@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from imgflow.functions import IMAGE_TASK_CONCURRENCY, TASKS
 from imgflow.records.table import TABLE
+from imgflow.workflow.functions import IMAGE_TASK_CONCURRENCY, TASKS
 from infra.config import CONTEXT_KEYS, StageConfig
 from tests.infrastructure.conftest import EXISTING_BUCKET, Synth, synthesize
 from tests.infrastructure.conftest import render as resolve
@@ -79,7 +79,7 @@ def test_api_function(synth: Synth) -> None:
 
 
 def test_reserved_concurrency_on_image_tasks_only(synth: Synth) -> None:
-    # The figures the local mode enforces (imgflow/functions.py) are the ones deployed.
+    # The figures the local mode enforces (imgflow/workflow/functions.py) are the ones deployed.
     for spec in TASKS:
         props = synth.resources[synth.logical_id(synth.stack.functions.tasks[spec.name])]["Properties"]
         if spec.name == "record":

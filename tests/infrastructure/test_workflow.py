@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from imgflow import keys
-from imgflow.functions import TASKS
-from imgflow.workflow import INGEST, definition_text, placeholders, render, upload_event_pattern
+from imgflow.workflow.asl import INGEST, definition_text, placeholders, render, upload_event_pattern
+from imgflow.workflow.functions import TASKS
 from tests.infrastructure.conftest import Synth
 from tests.infrastructure.conftest import render as resolve
 

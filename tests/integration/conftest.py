@@ -21,8 +21,8 @@ import requests
 from botocore.config import Config
 from PIL import Image
 
-from imgflow import tokens
 from imgflow.records import ImageRepository
+from imgflow_tools import tokens
 from tests.serve import serve_env, serving
 
 #: The serve under test accepts files up to this size (small, so the oversize cases stay cheap).

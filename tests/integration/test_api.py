@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from imgflow import keys, tokens
+from imgflow import keys
+from imgflow_tools import tokens
 from tests.integration.conftest import MAX_BYTES, Stack, jpeg_bytes
 
 
@@ -277,7 +278,7 @@ def test_authentication(stack: Stack) -> None:
 
 def test_token_command_works_with_the_running_server(stack: Stack) -> None:
     token = subprocess.run(
-        [sys.executable, "-m", "imgflow.cli", "token", "carol"],
+        [sys.executable, "-m", "imgflow_tools.cli", "token", "carol"],
         env=stack.env,
         capture_output=True,
         text=True,

@@ -9,7 +9,8 @@ import jwt
 import pytest
 import requests
 
-from imgflow import keys, tokens
+from imgflow import keys
+from imgflow_tools import tokens
 from tests.integration.conftest import Stack
 
 

@@ -7,13 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imgflow.samples import SAMPLES
+from imgflow_tools.samples import SAMPLES
 from tests.corpus import hostile_expectations
 
 
 def _demo(*args: str) -> tuple[int, list[dict], str]:
     done = subprocess.run(
-        [sys.executable, "-m", "imgflow.cli", "demo", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "imgflow_tools.cli", "demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return done.returncode, rows, done.stderr

@@ -12,7 +12,7 @@ from schemathesis.config import SchemathesisConfig
 
 from api.app import SPEC as SPEC_INFO
 from api.app import app
-from imgflow import tokens
+from imgflow_tools import tokens
 from tests.integration.conftest import LOCAL_KEY, Stack
 
 ROUTES = {

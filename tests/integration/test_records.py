@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from imgflow.errors import DuplicateRun, SupersededResult
-from imgflow.local.cloud import LocalCloud
 from imgflow.records import TABLE, ImageRepository, Status
 from imgflow.records import table as t
+from imgflow_tools.local.cloud import LocalCloud
 from tests.records import claim
 
 TABLE_NAME = "records-test"

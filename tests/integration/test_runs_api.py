@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from imgflow import workflow
+from imgflow.workflow import asl
 from tests.integration.conftest import Stack, jpeg_bytes
 from tests.integration.test_api import new_upload, post_file
 
@@ -83,7 +83,7 @@ def test_the_workflow_graph_is_the_asl_files(stack: Stack, carol: requests.Sessi
     response = carol.get(f"{stack.api}/workflow", timeout=10)
     assert response.status_code == 200, response.text
     graph = response.json()
-    definition = json.loads(workflow.definition_text("ingest"))
+    definition = json.loads(asl.definition_text("ingest"))
     top = [s["name"] for s in graph["states"] if s["parent"] is None]
     assert top == list(definition["States"])
     assert {"Resize", "ExtractMeta"} <= {s["name"] for s in graph["states"]}

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from imgflow import config, tokens
-from imgflow.local.cloud import LocalCloud
-from imgflow.local.server import ApiGateway
+from imgflow import config
+from imgflow_tools import tokens
+from imgflow_tools.local.cloud import LocalCloud
+from imgflow_tools.local.server import ApiGateway
 from tests.reliability.conftest import Inject, client_error
 
 

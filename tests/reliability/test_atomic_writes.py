@@ -14,9 +14,9 @@ from moto.dynamodb.exceptions import ConditionalCheckFailed
 
 from imgflow import keys
 from imgflow.errors import DuplicateRun
-from imgflow.local import moto_adapter
-from imgflow.local.cloud import ACCOUNT, REGION, LocalCloud
 from imgflow.records import ImageRepository
+from imgflow_tools.local import moto_adapter
+from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
 from tests.workflow.conftest import (
     entered_states,
     executions_for,

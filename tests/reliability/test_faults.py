@@ -1,4 +1,4 @@
-"""The local fault injector (imgflow/local/faults.py): each fault kind, as AWS produces it, seeded."""
+"""The local fault injector (imgflow_tools/local/faults.py): each fault kind, as AWS produces it, seeded."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from imgflow import keys
-from imgflow.local import faults, moto_adapter
-from imgflow.local.cloud import REGION, LocalCloud
-from imgflow.local.faults import FaultSpec, FaultSpecError
 from imgflow.records import ImageRepository
+from imgflow_tools.local import faults, moto_adapter
+from imgflow_tools.local.cloud import REGION, LocalCloud
+from imgflow_tools.local.faults import FaultSpec, FaultSpecError
 from tests.workflow.conftest import (
     entered_states,
     executions_for,

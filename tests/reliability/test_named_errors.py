@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutE
 
 from imgflow import aws, keys
 from imgflow.errors import SourceMissing, StorageThrottled, TransientError
-from imgflow.local.cloud import LocalCloud
 from imgflow.records import ImageRepository
+from imgflow_tools.local.cloud import LocalCloud
 from tests.reliability.conftest import Inject, about, client_error, written_status
 from tests.workflow.conftest import (
     entered_states,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from imgflow import workflow
+from imgflow.workflow import asl
 from tests.asl import task_states
 
-DEFINITION = json.loads(workflow.definition_text())
+DEFINITION = json.loads(asl.definition_text())
 STATES = DEFINITION["States"]
 TASKS = task_states(DEFINITION)
 STORAGE = {"TransientError", "StorageThrottled"}

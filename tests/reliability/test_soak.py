@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from imgflow.ops.soak import DEFAULT_FAULTS
+from imgflow_tools.ops.soak import DEFAULT_FAULTS
 
 LINE = re.compile(
     r"^soak uploads=(\d+) records=(\d+) lost=(\d+) duplicated=(\d+) stuck=(\d+) wrong=(\d+) "
@@ -24,7 +24,7 @@ def test_a_hundred_uploads_under_faults_each_end_in_their_one_right_record() -> 
         [
             sys.executable,
             "-m",
-            "imgflow.cli",
+            "imgflow_tools.cli",
             "soak",
             "--images",
             "100",

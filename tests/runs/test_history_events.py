@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from imgflow.history import parse
+from imgflow.workflow.history import parse
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

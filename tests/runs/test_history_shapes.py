@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from imgflow import keys
-from imgflow.history import timeline
-from imgflow.local.cloud import ROLE_ARN, LocalCloud
+from imgflow.workflow.history import timeline
+from imgflow_tools.local.cloud import ROLE_ARN, LocalCloud
 
 ITEM = {
     "StartAt": "Check",

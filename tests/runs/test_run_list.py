@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from imgflow import keys
-from imgflow.local.cloud import LocalCloud
 from imgflow.records import TABLE, ImageRepository
 from imgflow.records.repository import MAX_RUNS, recent_runs
+from imgflow_tools.local.cloud import LocalCloud
 from tests.records import claim
 
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imgflow import asl_graph, aws, keys
-from imgflow.cli import main
-from imgflow.local.cloud import LocalCloud
+from imgflow import aws, keys
+from imgflow.workflow import asl_graph
+from imgflow_tools.cli import main
+from imgflow_tools.local.cloud import LocalCloud
 from tests.workflow.conftest import jpeg_bytes, put_upload, wait_record
 
 THROTTLED = ClientError(
@@ -173,7 +174,7 @@ def test_an_unknown_target_gets_one_line(cloud: LocalCloud, capsys: pytest.Captu
 
 
 def test_stack_options_work_before_and_after_show() -> None:
-    from imgflow.cli import _parser
+    from imgflow_tools.cli import _parser
 
     for argv in (["runs", "--endpoint", "E", "show", "X"], ["runs", "show", "X", "--endpoint", "E"]):
         args = _parser().parse_args(argv)

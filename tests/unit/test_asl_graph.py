@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from imgflow import asl_graph, workflow
+from imgflow.workflow import asl, asl_graph
 from tests.asl import all_states
 
 
@@ -22,7 +22,7 @@ def _targets(state: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize("name", ["ingest", "reprocess"])
 def test_every_state_and_transition_of_the_asl_file_is_in_the_graph(name: str) -> None:
-    definition = json.loads(workflow.definition_text(name))
+    definition = json.loads(asl.definition_text(name))
     graph = asl_graph.graph(definition)
     expected = all_states(definition)
 

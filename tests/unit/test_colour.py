@@ -14,9 +14,9 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageCms
 
-from imgflow import colour
-from imgflow.colour import Nclx, icc_for, nclx_from_avif, nclx_from_info
 from imgflow.config import Limits, Rendition
+from imgflow.image import colour
+from imgflow.image.colour import Nclx, icc_for, nclx_from_avif, nclx_from_info
 from tasks.resize.renditions import render
 
 LIMITS = Limits()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from imgflow import workflow
 from imgflow.errors import REJECTIONS
-from imgflow.functions import TASKS
+from imgflow.workflow import asl
+from imgflow.workflow.functions import TASKS
 from tests.asl import task_states
 
-DEFINITION = json.loads(workflow.definition_text())
+DEFINITION = json.loads(asl.definition_text())
 BY_PLACEHOLDER = {f"${{{spec.placeholder}}}": spec for spec in TASKS}
 
 

@@ -12,11 +12,11 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageCms, ImageDraw
 
-from imgflow import budget
 from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition
 from imgflow.errors import CorruptImage, TooManyPixels, TruncatedImage, UnsupportedFormat
-from imgflow.imaging import TRANSPOSE
-from imgflow.samples import solid_jpeg
+from imgflow.image import budget
+from imgflow.image.opening import TRANSPOSE
+from imgflow_tools.samples import solid_jpeg
 from tasks.extract_meta.metadata import extract_metadata
 from tasks.resize.renditions import render
 from tasks.validate.checks import validate_image

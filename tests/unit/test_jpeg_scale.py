@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from imgflow import jpeg_scale
+from imgflow.image import jpeg_scale
 
 
 def _jpeg(size: tuple[int, int], **params: object) -> bytes:

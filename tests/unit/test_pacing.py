@@ -1,10 +1,10 @@
-"""imgflow.pacing: uploads go out in batches, each only while fewer than the cap of executions run."""
+"""imgflow_tools.pacing: uploads go out in batches, each only while fewer than the cap of executions run."""
 
 from __future__ import annotations
 
 import threading
 
-from imgflow.pacing import paced_map
+from imgflow_tools.pacing import paced_map
 
 
 def test_each_batch_waits_for_room_and_results_keep_their_order() -> None:

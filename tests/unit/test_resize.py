@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat, JpegImagePlugin
 
-from imgflow import jpeg_scale
 from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition
 from imgflow.errors import ImageRejected
+from imgflow.image import jpeg_scale
 from tasks.resize.renditions import RenderedImage, render
 from tests.corpus import hostile_expectations, pngsuite_expectations
 
@@ -386,7 +386,7 @@ def test_every_accepted_hostile_file_renders(corpus: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", HOSTILE_JPEGS or ["-"])
 def test_every_accepted_hostile_jpeg_renders_from_a_3_8_decode(corpus: Path, name: str) -> None:
-    # 3/8 is set past Pillow's draft() (imgflow/jpeg_scale.py): the odd files must decode at it too.
+    # 3/8 is set past Pillow's draft() (imgflow/image/jpeg_scale.py): the odd files must decode at it too.
     data = (corpus / "hostile" / name).read_bytes()
     with Image.open(io.BytesIO(data)) as im:
         stored = im.size

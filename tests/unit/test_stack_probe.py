@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from imgflow.ops import stack as stacks
+from imgflow_tools.ops import stack as stacks
 
 
 def test_a_wrong_endpoint_is_reported_after_one_attempt() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFile
 
-from imgflow import budget
 from imgflow.config import Limits
 from imgflow.errors import (
     CorruptImage,
@@ -23,6 +22,7 @@ from imgflow.errors import (
     TruncatedImage,
     UnsupportedFormat,
 )
+from imgflow.image import budget
 from tasks.validate.checks import (
     FRAME_BUDGET,
     FRAME_PIXELS_PER_BYTE,

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from imgflow import aws, keys
-from imgflow.local.cloud import LocalCloud
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES
+from imgflow_tools.local.cloud import LocalCloud
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from imgflow.local import moto_adapter
-from imgflow.local.cloud import LocalCloud, function_name
-from imgflow.ops import stack as stacks
-from imgflow.ops.burst import burst_files, run_burst
+from imgflow_tools.local import moto_adapter
+from imgflow_tools.local.cloud import LocalCloud, function_name
+from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.burst import burst_files, run_burst
 
 
 @pytest.mark.slow

@@ -14,9 +14,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from imgflow.functions import TASKS, reserved_concurrency
-from imgflow.local import moto_adapter
-from imgflow.local.cloud import ROLE_ARN, LocalCloud, _placeholder_zip
+from imgflow.workflow.functions import TASKS, reserved_concurrency
+from imgflow_tools.local import moto_adapter
+from imgflow_tools.local.cloud import ROLE_ARN, LocalCloud, _placeholder_zip
 from tests.workflow.conftest import wait_final
 
 _entered = threading.Event()

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imgflow import keys, workflow
-from imgflow.local import moto_adapter
-from imgflow.local.cloud import ACCOUNT, REGION, LocalCloud
+from imgflow import keys
 from imgflow.records import ImageRepository
+from imgflow.workflow import asl
+from imgflow_tools.local import moto_adapter
+from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
 from tests.asl import all_states
 from tests.workflow.conftest import (
     entered_states,
@@ -218,7 +219,7 @@ def test_a_run_overtaken_by_a_newer_upload_drops_its_result(cloud: LocalCloud, s
 
 
 def test_every_state_of_the_definition_is_reached() -> None:
-    definition = json.loads(workflow.definition_text())
+    definition = json.loads(asl.definition_text())
     states = set(all_states(definition))
     if not VISITED:
         pytest.skip("run with the other workflow tests (they record the states they reach)")

@@ -1,4 +1,5 @@
-"""The gaps imgflow/local/moto_adapter.py bridges are still there in the pinned moto, and the bridge holds.
+"""The gaps imgflow_tools/local/moto_adapter.py bridges are still there in the pinned moto, and the bridge
+holds.
 
 When one of the "upstream" tests fails, moto changed: re-measure and simplify the adapter.
 """
@@ -13,10 +14,10 @@ import moto
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
-from imgflow import workflow
-from imgflow.functions import TASKS
-from imgflow.local import moto_adapter
-from imgflow.local.cloud import LocalCloud
+from imgflow.workflow import asl
+from imgflow.workflow.functions import TASKS
+from imgflow_tools.local import moto_adapter
+from imgflow_tools.local.cloud import LocalCloud
 from tests.workflow.conftest import executions_for, jpeg_bytes, put_upload, wait_record
 
 
@@ -99,16 +100,16 @@ def test_sequencers_grow_with_every_write() -> None:
 
 
 def test_the_definition_placeholders_are_exactly_what_is_substituted() -> None:
-    text = workflow.definition_text()
+    text = asl.definition_text()
     substituted = {spec.placeholder for spec in TASKS if spec.placeholder}
-    assert workflow.placeholders(text) == substituted
-    rendered = workflow.render(text, {name: f"arn:{name}" for name in substituted})
+    assert asl.placeholders(text) == substituted
+    rendered = asl.render(text, {name: f"arn:{name}" for name in substituted})
     assert "${" not in rendered
     json.loads(rendered)
     with pytest.raises(ValueError):
-        workflow.render(text, {name: "x" for name in list(substituted)[1:]})
+        asl.render(text, {name: "x" for name in list(substituted)[1:]})
     with pytest.raises(ValueError):
-        workflow.render(text, {**{name: "x" for name in substituted}, "Unused": "x"})
+        asl.render(text, {**{name: "x" for name in substituted}, "Unused": "x"})
 
 
 def test_the_local_stack_runs_the_file_as_it_is(cloud: LocalCloud) -> None:
@@ -120,7 +121,7 @@ def test_the_local_stack_runs_the_file_as_it_is(cloud: LocalCloud) -> None:
         for spec in TASKS
         if spec.placeholder
     }
-    assert json.loads(deployed) == json.loads(workflow.render(workflow.definition_text(), arns))
+    assert json.loads(deployed) == json.loads(asl.render(asl.definition_text(), arns))
 
 
 def test_upstream_parses_the_definition_for_every_execution(cloud: LocalCloud) -> None:
@@ -134,8 +135,8 @@ def test_each_execution_evaluates_its_own_copy_of_the_parsed_definition(cloud: L
 
     class Details:
         class state_machine_details:
-            definition = workflow.render(
-                workflow.definition_text(), {s.placeholder: f"arn:{s.name}" for s in TASKS if s.placeholder}
+            definition = asl.render(
+                asl.definition_text(), {s.placeholder: f"arn:{s.name}" for s in TASKS if s.placeholder}
             )
 
     worker = ExecutionWorker.__new__(ExecutionWorker)
@@ -186,7 +187,7 @@ def _distributed_map_over(cloud: LocalCloud, child: dict[str, object], name: str
     """A Distributed Map over a 3-item manifest, each item a .sync:2 run of ``child``; returns its output."""
     import time
 
-    from imgflow.local.cloud import ROLE_ARN
+    from imgflow_tools.local.cloud import ROLE_ARN
 
     sfn, s3 = cloud.client("stepfunctions"), cloud.client("s3")
     bucket = cloud.settings.renditions_bucket
@@ -263,7 +264,7 @@ def test_upstream_rejects_an_integer_tolerated_failure_percentage(cloud: LocalCl
     # Valid in AWS; the reprocess definition uses ToleratedFailurePercentagePath (moto parses, ignores it).
     from botocore.exceptions import ClientError
 
-    from imgflow.local.cloud import ROLE_ARN
+    from imgflow_tools.local.cloud import ROLE_ARN
 
     definition = {
         "StartAt": "M",
@@ -290,9 +291,9 @@ def test_the_local_stack_deploys_the_reprocess_file_as_it_is(cloud: LocalCloud) 
     deployed = cloud.client("stepfunctions").describe_state_machine(stateMachineArn=cloud.reprocess_arn)
     assert (
         json.loads(deployed["definition"])["States"].keys()
-        == json.loads(workflow.definition_text(workflow.REPROCESS))["States"].keys()
+        == json.loads(asl.definition_text(asl.REPROCESS))["States"].keys()
     )
-    assert workflow.placeholders(workflow.definition_text(workflow.REPROCESS)) == {
+    assert asl.placeholders(asl.definition_text(asl.REPROCESS)) == {
         "ReprocessFunctionArn",
         "IngestStateMachineArn",
         "RunsBucketName",
@@ -304,7 +305,7 @@ def test_handled_evaluation_errors_are_not_logged(
 ) -> None:
     import time
 
-    from imgflow.local.cloud import ROLE_ARN
+    from imgflow_tools.local.cloud import ROLE_ARN
 
     present = {"Variable": "$.missing", "IsPresent": True, "Next": "Yes"}
     definition = {

@@ -20,12 +20,12 @@ from botocore.exceptions import ClientError
 
 from api import service as api
 from imgflow import aws, config, keys
-from imgflow.local import moto_adapter
-from imgflow.local.cloud import LocalCloud
-from imgflow.local.schedule import RepairSchedule
-from imgflow.ops import reprocess
-from imgflow.ops import stack as stacks
 from imgflow.records import ImageRepository
+from imgflow_tools.local import moto_adapter
+from imgflow_tools.local.cloud import LocalCloud
+from imgflow_tools.local.schedule import RepairSchedule
+from imgflow_tools.ops import reprocess
+from imgflow_tools.ops import stack as stacks
 from tasks.reprocess.selection import child_name
 from tests.workflow.conftest import jpeg_bytes, put_upload, wait_final, wait_record
 

@@ -3,9 +3,9 @@ the outcome read from the records like an operator would.
 
 1. a baseline: each distinct file once, faults off (the status each file gets when nothing fails);
 2. N uploads (valid and hostile files mixed) through the presigned POST path (the API's ``presign_upload``
-   and the S3 policy gate of the local endpoint), with faults on (``imgflow/local/faults.py``);
+   and the S3 policy gate of the local endpoint), with faults on (``imgflow_tools/local/faults.py``);
 3. wait until no execution runs and no delayed delivery is pending, turn faults off;
-4. the repair: ``imgflow.ops.reprocess.run(stack, {"mode": "stuck"})``, then ``{"mode": "failed"}``;
+4. the repair: ``imgflow_tools.ops.reprocess.run(stack, {"mode": "stuck"})``, then ``{"mode": "failed"}``;
 5. count, from the records and the execution histories, and print exactly one line:
    ``soak uploads=N records=N lost=L duplicated=D stuck=S wrong=W retries=R wall_s=T``.
 
@@ -35,11 +35,11 @@ import requests
 
 from imgflow import aws, keys
 from imgflow.config import Settings
-from imgflow.ops import stack as stacks
-from imgflow.ops.tally import Tally
-from imgflow.pacing import paced_map, running_executions
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES, Status
+from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.tally import Tally
+from imgflow_tools.pacing import paced_map, running_executions
 
 SOAK_OWNER = "soak"
 DEFAULT_FAULTS = "s3=0.2,dynamodb=0.2,lambda=0.1,drop=0.05,dup=0.3"
@@ -76,8 +76,8 @@ def _log(message: str) -> None:
 # -- files ------------------------------------------------------------------------------------------------
 def soak_files(directory: Path, corpus: Path | None, settings: Settings) -> list[Path]:
     """The generated sample set (valid and hostile), plus the uploadable files of ``corpus``."""
-    from imgflow.local.demo import input_files
-    from imgflow.samples import write_samples
+    from imgflow_tools.local.demo import input_files
+    from imgflow_tools.samples import write_samples
 
     files = write_samples(directory)
     if corpus:
@@ -136,7 +136,7 @@ def _running(stack: stacks.Stack) -> int:
 
 def wait_quiet(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> None:
     """Until no ingest execution runs and no delayed event is still to be delivered (twice in a row)."""
-    from imgflow.local import faults
+    from imgflow_tools.local import faults
 
     deadline = time.monotonic() + timeout_s
     quiet = 0
@@ -153,7 +153,7 @@ def repair(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> list[dict
     """The scheduled repair, run now: stuck records (PENDING with an original, PROCESSING with no live
     run), then FAILED ones; returns the summaries."""
     try:
-        run: Callable[..., dict[str, Any]] | None = importlib.import_module("imgflow.ops.reprocess").run
+        run: Callable[..., dict[str, Any]] | None = importlib.import_module("imgflow_tools.ops.reprocess").run
     except (ImportError, AttributeError):
         run = None
     summaries = []
@@ -169,10 +169,10 @@ def repair(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> list[dict
 
 
 def _fallback_repair(stack: stacks.Stack, mode: str) -> dict[str, Any]:
-    """FALLBACK, until ``imgflow.ops.reprocess`` (helper repro, issue 9) is on main: start the ingest
+    """FALLBACK, until ``imgflow_tools.ops.reprocess`` (helper repro, issue 9) is on main: start the ingest
     workflow again for each stuck or failed record whose original exists, with an upload event carrying a
     newer sequencer (the claim then takes the record over). Not the repair's design; only so soak runs."""
-    from imgflow.local.moto_adapter import new_sequencer, s3_object_created_event
+    from imgflow_tools.local.moto_adapter import new_sequencer, s3_object_created_event
 
     repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
     statuses = [Status.PENDING, Status.PROCESSING] if mode == "stuck" else [Status.FAILED]
@@ -302,9 +302,9 @@ def _stack(endpoint: str | None, settings: Settings) -> Iterator[tuple[stacks.St
         aws.client.cache_clear()
         yield stacks.local(endpoint, settings), endpoint
         return
-    from imgflow.local import moto_adapter
-    from imgflow.local.cloud import LocalCloud
-    from imgflow.local.post_policy import S3PolicyGate
+    from imgflow_tools.local import moto_adapter
+    from imgflow_tools.local.cloud import LocalCloud
+    from imgflow_tools.local.post_policy import S3PolicyGate
 
     scale = float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", DEFAULT_TIME_SCALE))
     with (
@@ -326,7 +326,7 @@ def soak(
     max_in_flight: int = 16,
 ) -> Outcome:
     """The whole soak; returns the outcome (its ``line`` is what the command prints last)."""
-    from imgflow.local import faults
+    from imgflow_tools.local import faults
 
     faults.FaultSpec.parse(fault_spec, seed)  # a bad setting fails before anything starts
     settings = Settings.from_env()
@@ -401,7 +401,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--burst",
         action="store_true",
         help="all N uploads at once, faults off, validate/resize/extract_meta limited to --concurrency "
-        "(imgflow/ops/burst.py); adds throttled= and drain_s= to the line",
+        "(imgflow_tools/ops/burst.py); adds throttled= and drain_s= to the line",
     )
     parser.add_argument(
         "--concurrency",
@@ -432,7 +432,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Exit status 0 when nothing was lost, duplicated, stuck or wrong."""
-    from imgflow.local.faults import FaultSpecError
+    from imgflow_tools.local.faults import FaultSpecError
 
     if args.images < 1:
         print("imgflow soak: --images must be at least 1", file=sys.stderr)
@@ -459,7 +459,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_burst(args: argparse.Namespace) -> int:
     """``--burst``: exit status 0 when nothing was lost, duplicated, stuck, wrong, or FAILED by throttling."""
-    from imgflow.ops import burst
+    from imgflow_tools.ops import burst
 
     if args.faults not in (None, "off"):
         print("imgflow soak: --burst runs with faults off (the limit is the fault)", file=sys.stderr)

@@ -18,9 +18,9 @@ moto is the local AWS; where it falls short of what AWS does for this workflow, 
    update without a lock, so concurrent writers can all pass the same condition (4 threads making the same
    ``claim``: more than one winner in 20 of 40 trials), and a reader can see a half-applied update. Every
    item read and write of the backend runs under one lock here, as DynamoDB serializes writes to an item.
-6. Fault injection hooks (used by ``imgflow/local/faults.py``, off unless set): ``invoke_faults`` may fail
-   an invocation with a Lambda service error before or after its handler ran; ``current_function()`` tells
-   which function's handler runs on this thread (so only task code's S3/DynamoDB calls get faults);
+6. Fault injection hooks (used by ``imgflow_tools/local/faults.py``, off unless set): ``invoke_faults`` may
+   fail an invocation with a Lambda service error before or after its handler ran; ``current_function()``
+   tells which function's handler runs on this thread (so only task code's S3/DynamoDB calls get faults);
    ``deliveries.before_delivery`` may return the delays of the deliveries to make (``[]`` drops an event,
    two entries duplicate it, a delay reorders it).
 7. ``arn:aws:states:::states:startExecution(.sync:2)`` (moto issue 10076): moto's port leaves the ASL's
@@ -69,7 +69,7 @@ import moto
 from moto.core.exceptions import JsonRESTError
 
 MOTO_VERSION = "5.2.5"
-log = logging.getLogger("imgflow.local")
+log = logging.getLogger("imgflow_tools.local")
 
 _lock = threading.Lock()
 _installed = False
@@ -522,7 +522,7 @@ class _ScaledTime:
 
 
 #: WSGI environ key the S3 POST-policy gate sets on every request it passes on: the bucket whose POST Object
-#: policy it verified, or "" (``imgflow/local/post_policy.py``).
+#: policy it verified, or "" (``imgflow_tools/local/post_policy.py``).
 GATE_CHECKED = "imgflow.s3_post_checked"
 
 
@@ -562,7 +562,7 @@ def install() -> None:
         if moto.__version__ != MOTO_VERSION:
             raise RuntimeError(
                 f"imgflow's local mode is pinned to moto {MOTO_VERSION} (found {moto.__version__}): "
-                "re-measure the adaptations in imgflow/local/moto_adapter.py before upgrading"
+                "re-measure the adaptations in imgflow_tools/local/moto_adapter.py before upgrading"
             )
         from moto.awslambda.models import LambdaFunction
         from moto.core.config import default_user_config

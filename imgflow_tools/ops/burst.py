@@ -26,14 +26,14 @@ import requests
 from PIL import Image
 
 from imgflow.config import Settings
-from imgflow.functions import TASKS, reserved_concurrency
-from imgflow.local.cloud import function_name
-from imgflow.ops import stack as stacks
-from imgflow.ops.tally import Tally
 from imgflow.records import ImageRepository
 from imgflow.records import table as t
 from imgflow.records.table import FINAL_STATUSES, Status
 from imgflow.uploads import content_type_for, presign_upload
+from imgflow.workflow.functions import TASKS, reserved_concurrency
+from imgflow_tools.local.cloud import function_name
+from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.tally import Tally
 
 OWNER = "burst"
 #: Task timeouts of an in-process burst, stretched (moto_adapter 8.).
@@ -282,8 +282,8 @@ def soak_burst(
     import itertools
     import tempfile
 
-    from imgflow.local import faults, moto_adapter
-    from imgflow.ops import soak
+    from imgflow_tools.local import faults, moto_adapter
+    from imgflow_tools.ops import soak
 
     settings = Settings.from_env()
     # An in-process stack runs every handler of the burst in this process: task timeouts measure the wait for

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from imgflow.config import Limits, format_label
 from imgflow.errors import TooManyPixels
-from imgflow.functions import TASKS
+from imgflow.workflow.functions import TASKS
 
 #: The smaller memory of the two functions that decode pixels (validate: strict decode; resize: renditions).
 DECODE_MEMORY_MB = min(spec.memory_mb for spec in TASKS if spec.name in ("validate", "resize"))

@@ -11,7 +11,7 @@ import json
 from functools import cache
 from typing import Any
 
-from imgflow import workflow
+from imgflow.workflow import asl
 
 #: Edge kinds: ``next`` (Next), ``catch`` (a Catch), ``default`` (a Choice's Default), ``choice`` (a rule),
 #: ``branch`` (a Parallel to each branch's StartAt, a Map to its iteration's StartAt).
@@ -111,6 +111,6 @@ def graph(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def workflow_graph(name: str = workflow.INGEST) -> dict[str, Any]:
+def workflow_graph(name: str = asl.INGEST) -> dict[str, Any]:
     """The graph of ``statemachine/<name>.asl.json`` (placeholders left as they are: they are only ARNs)."""
-    return graph(json.loads(workflow.definition_text(name)))
+    return graph(json.loads(asl.definition_text(name)))

@@ -4,7 +4,7 @@ Two listeners:
 
 - the API (``--port``): HTTP requests become the API Gateway HTTP API (payload v2) events the Lambda gets
   in AWS, and ``api.handler.lambda_handler`` answers them in-process. Like the HTTP API's JWT authorizer,
-  this gateway verifies the bearer token (local HS256 keys, ``imgflow.tokens``) and puts its claims in
+  this gateway verifies the bearer token (local HS256 keys, ``imgflow_tools.tokens``) and puts its claims in
   ``requestContext.authorizer.jwt.claims``; ``/openapi.json`` and ``/swagger`` are public.
 - the local AWS endpoint (LocalCloud: S3, DynamoDB, Step Functions, EventBridge on moto) behind
   ``S3PolicyGate``, which enforces presigned POST policies and presigned GET expiry as S3 does.
@@ -29,12 +29,13 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from imgflow import config, tokens
+from imgflow import config
 from imgflow.config import Settings
-from imgflow.local.cloud import ACCOUNT, REGION, LocalCloud
-from imgflow.local.moto_adapter import LocalLambdaContext, resolve_handler
-from imgflow.local.post_policy import S3PolicyGate
-from imgflow.local.site import Site, find_dist, page_config
+from imgflow_tools import tokens
+from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
+from imgflow_tools.local.moto_adapter import LocalLambdaContext, resolve_handler
+from imgflow_tools.local.post_policy import S3PolicyGate
+from imgflow_tools.local.site import Site, find_dist, page_config
 
 API_HANDLER = "api.handler.lambda_handler"
 #: Routes without the authorizer (CDK: no JWT authorizer on these either).
@@ -242,7 +243,7 @@ class LocalServer:
 def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: float = 0) -> int:
     """Run until interrupted; prints where everything listens and a token for ``user``. Every
     ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does."""
-    from imgflow.local.schedule import RepairSchedule
+    from imgflow_tools.local.schedule import RepairSchedule
 
     with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
         token = server.token(user)

@@ -40,7 +40,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from imgflow.local import moto_adapter
+from imgflow_tools.local import moto_adapter
 
 #: The kinds a spec may name, with what each one is a fraction of.
 KINDS = {

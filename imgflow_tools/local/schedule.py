@@ -44,8 +44,8 @@ class RepairSchedule:
             self._thread.join(timeout=30)
 
     def run_once(self) -> list[dict[str, Any]]:
-        from imgflow.ops import reprocess
-        from imgflow.ops import stack as stacks
+        from imgflow_tools.ops import reprocess
+        from imgflow_tools.ops import stack as stacks
 
         stack = stacks.local(self.endpoint)
         summaries = []

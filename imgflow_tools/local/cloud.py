@@ -22,12 +22,13 @@ import boto3
 from PIL import Image
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from imgflow import aws, workflow
+from imgflow import aws
 from imgflow.config import Settings
-from imgflow.functions import REPROCESS_FUNCTION, TASKS, reserved_concurrency
-from imgflow.local import faults, moto_adapter
 from imgflow.records import TABLE
 from imgflow.records.table import TTL_ATTRIBUTE
+from imgflow.workflow import asl
+from imgflow.workflow.functions import REPROCESS_FUNCTION, TASKS, reserved_concurrency
+from imgflow_tools.local import faults, moto_adapter
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -74,7 +75,8 @@ class LocalCloud:
 
     settings: Settings = field(default_factory=Settings)
     port: int = 0
-    #: Reserved concurrency of the functions that have one (imgflow/functions.py), e.g. 4 for a burst soak;
+    #: Reserved concurrency of the functions that have one (imgflow/workflow/functions.py), e.g. 4 for a
+    #: burst soak;
     #: None: as the CDK app deploys them. Enforced as Lambda does (moto_adapter 8.).
     concurrency: int | None = None
     #: Optional WSGI middleware around moto (e.g. the POST policy check of the local S3 endpoint).
@@ -205,12 +207,12 @@ class LocalCloud:
             if spec.placeholder and spec in TASKS:
                 substitutions[spec.placeholder] = arn
         self.set_concurrency(self.concurrency)
-        definition = workflow.render(workflow.definition_text(workflow.INGEST), substitutions)
+        definition = asl.render(asl.definition_text(asl.INGEST), substitutions)
         self.ingest_arn = sfn.create_state_machine(
             name=INGEST_NAME, definition=definition, roleArn=ROLE_ARN, type="STANDARD"
         )["stateMachineArn"]
-        reprocess = workflow.render(
-            workflow.definition_text(workflow.REPROCESS),
+        reprocess = asl.render(
+            asl.definition_text(asl.REPROCESS),
             {
                 "ReprocessFunctionArn": functions[REPROCESS_FUNCTION.name],
                 "IngestStateMachineArn": self.ingest_arn,
@@ -222,7 +224,7 @@ class LocalCloud:
         )["stateMachineArn"]
         events.put_rule(
             Name=UPLOAD_RULE,
-            EventPattern=json.dumps(workflow.upload_event_pattern(s.uploads_bucket, s.uploads_prefix)),
+            EventPattern=json.dumps(asl.upload_event_pattern(s.uploads_bucket, s.uploads_prefix)),
         )
         events.put_targets(
             Rule=UPLOAD_RULE, Targets=[{"Id": "ingest", "Arn": self.ingest_arn, "RoleArn": ROLE_ARN}]

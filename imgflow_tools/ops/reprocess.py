@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from imgflow.errors import lambda_error_message
-from imgflow.ops import stack as stacks
+from imgflow_tools.ops import stack as stacks
 
 MODES = ("failed", "stuck", "stale", "all")
 #: The summary keys every caller can rely on (soak's repair reads them).

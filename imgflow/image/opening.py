@@ -4,7 +4,7 @@
   EPS (Ghostscript), PSD, SGI, BLP, ... plugins never run; TIFF and BMP only when configured.
 * HEIC/HEIF is read by pillow-heif (libheif + libde265), registered on first use of a HEIF upload (its import
   stays off the cold start of every other task); AVIF by Pillow's own plugin (libavif).
-* The pixel budget of the format (``imgflow.budget``) is checked from the header, before any decode.
+* The pixel budget of the format (``imgflow.image.budget``) is checked from the header, before any decode.
 * Whatever Pillow raises on hostile input comes out as one of the named rejections in ``imgflow.errors``,
   with a message for people.
 
@@ -34,7 +34,6 @@ from contextlib import contextmanager
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from imgflow import budget
 from imgflow.config import Limits, format_label
 from imgflow.errors import (
     CorruptImage,
@@ -45,6 +44,7 @@ from imgflow.errors import (
     TruncatedImage,
     UnsupportedFormat,
 )
+from imgflow.image import budget
 
 #: What Pillow raises on hostile input (UnidentifiedImageError is an OSError; zlib.error from PNG chunks).
 PILLOW_ERRORS: tuple[type[BaseException], ...] = (

@@ -18,13 +18,13 @@ from typing import Any
 
 import requests
 
-from imgflow.local.cloud import LocalCloud
-from imgflow.local.post_policy import S3PolicyGate
-from imgflow.pacing import DEMO_MAX_IN_FLIGHT, paced_map, running_executions
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES
-from imgflow.samples import write_samples
 from imgflow.uploads import content_type_for, presign_upload
+from imgflow_tools.local.cloud import LocalCloud
+from imgflow_tools.local.post_policy import S3PolicyGate
+from imgflow_tools.pacing import DEMO_MAX_IN_FLIGHT, paced_map, running_executions
+from imgflow_tools.samples import write_samples
 
 DEMO_OWNER = "demo"
 #: Files in a folder that are documentation next to images, not uploads.

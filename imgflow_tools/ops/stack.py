@@ -11,7 +11,8 @@ from botocore.config import Config
 
 from imgflow.config import Settings
 
-#: Names the local mode deploys (``imgflow.local.cloud``); a deployed stack gives its own through outputs.
+#: Names the local mode deploys (``imgflow_tools.local.cloud``); a deployed stack gives its own through
+#: outputs.
 LOCAL_REGION = "us-east-1"
 LOCAL_STATE_MACHINES = {"ingest": "imgflow-ingest", "reprocess": "imgflow-reprocess"}
 #: CloudFormation output of the CDK app -> Stack field.

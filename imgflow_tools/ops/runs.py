@@ -14,11 +14,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from imgflow import history, keys
-from imgflow.ops import stack as stacks
+from imgflow import keys
 from imgflow.records import ImageRepository
 from imgflow.records import table as t
 from imgflow.records.repository import recent_runs
+from imgflow.workflow import history
+from imgflow_tools.ops import stack as stacks
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 #: Record fields shown by ``runs show`` (index keys and the like left out).
@@ -26,7 +27,7 @@ _RECORD_HIDDEN = {t.PK, t.SK, "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "runs"}
 
 
 def timeline(sfn_client: Any, execution_arn: str) -> dict[str, Any]:
-    """One execution, state by state (the ``runs show --json`` shape; see ``imgflow.history``)."""
+    """One execution, state by state (the ``runs show --json`` shape; see ``imgflow.workflow.history``)."""
     return history.timeline(sfn_client, execution_arn)
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from imgflow.local.schedule import DEFAULT_PERIOD_S as DEFAULT_REPAIR_S
+from imgflow_tools.local.schedule import DEFAULT_PERIOD_S as DEFAULT_REPAIR_S
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print a bearer token for a local user of imgflow serve")
     token.add_argument("name", help="user name (the owner of the images): [A-Za-z0-9_-]{1,128}")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
-    from imgflow.ops import reprocess, runs, soak
+    from imgflow_tools.ops import reprocess, runs, soak
 
     runs.add_parser(commands)
     soak.add_parser(commands)
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from imgflow.local.demo import run_demo
+        from imgflow_tools.local.demo import run_demo
 
         if args.directory is not None and not args.directory.is_dir():
             print(f"imgflow demo: {args.directory} is not a folder", file=sys.stderr)
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         import signal
 
-        from imgflow.local.server import serve
+        from imgflow_tools.local.server import serve
 
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop
         s3_port = args.s3_port if args.s3_port is not None else (args.port + 1 if args.port else 0)
@@ -72,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             repair_every_s=args.repair_every,
         )
     if args.command == "runs":
-        from imgflow.ops import runs
+        from imgflow_tools.ops import runs
 
         return runs.run(args)
     if args.command == "token":
-        from imgflow import tokens
+        from imgflow_tools import tokens
 
         try:
             print(tokens.issue(args.name, key=tokens.local_key(), ttl_s=args.ttl))
@@ -85,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "soak":
-        from imgflow.ops import soak
+        from imgflow_tools.ops import soak
 
         return soak.run(args)
     if args.command == "reprocess":
-        from imgflow.ops import reprocess
+        from imgflow_tools.ops import reprocess
 
         return reprocess.main(args)
     return 2

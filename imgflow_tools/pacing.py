@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from imgflow.functions import IMAGE_TASK_CONCURRENCY
+from imgflow.workflow.functions import IMAGE_TASK_CONCURRENCY
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-STATEMACHINE_DIR = Path(__file__).resolve().parents[1] / "statemachine"
+STATEMACHINE_DIR = Path(__file__).resolve().parents[2] / "statemachine"
 INGEST = "ingest"
 REPROCESS = "reprocess"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")

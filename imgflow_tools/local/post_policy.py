@@ -42,7 +42,7 @@ from werkzeug.formparser import parse_form_data
 from werkzeug.http import parse_options_header
 from werkzeug.wrappers import Request
 
-from imgflow.local.moto_adapter import GATE_CHECKED, guard_s3_post_object
+from imgflow_tools.local.moto_adapter import GATE_CHECKED, guard_s3_post_object
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 AMZ_DATE = "%Y%m%dT%H%M%SZ"
