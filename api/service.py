@@ -16,8 +16,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
-
 from api import cursor as cursors
 from api.models import (
     ImageAccepted,
@@ -36,14 +34,14 @@ from api.models import (
     UploadTicket,
     WorkflowGraph,
 )
-from imgflow import aws, keys
+from imgflow import keys, objects
 from imgflow.config import Settings
 from imgflow.models import REPROCESS_DETAIL_TYPE, REPROCESS_SOURCE, ReprocessEvent
 from imgflow.records import ImageRepository, Status
 from imgflow.records import table as t
 from imgflow.records.repository import STALE_CLAIM, recent_runs
-from imgflow.uploads import presign_client, presign_upload
-from imgflow.workflow import asl_graph, history
+from imgflow.uploads import presign_upload
+from imgflow.workflow import asl_graph, executions
 
 #: ``POST /images`` takes files up to this size inline (base64 in JSON stays under Lambda's 6 MB payload).
 INLINE_MAX_BYTES = 4 * 1024 * 1024
@@ -150,11 +148,12 @@ def put_inline(owner: str, body: InlineImage, settings: Settings) -> ImageAccept
         content_type=body.content_type,
         size=len(data),
     )
-    aws.client("s3").put_object(
-        Bucket=settings.uploads_bucket,
-        Key=keys.upload_key(owner, image_id, settings.uploads_prefix),
-        Body=data,
-        ContentType=body.content_type,
+    objects.write(
+        settings.uploads_bucket,
+        keys.upload_key(owner, image_id, settings.uploads_prefix),
+        data,
+        content_type=body.content_type,
+        cache_control=None,
     )
     return ImageAccepted(id=image_id, status=Status.PENDING)
 
@@ -298,11 +297,10 @@ def _disposition(filename: str) -> str:
 
 
 def _presigned_get(bucket: str, key: str, expires: int, download_as: str | None, content_type: str) -> str:
-    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ResponseContentType": content_type}
+    response = {"ResponseContentType": content_type}
     if download_as:
-        params["ResponseContentDisposition"] = _disposition(download_as)
-    url: str = presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
-    return url
+        response["ResponseContentDisposition"] = _disposition(download_as)
+    return objects.presigned_get(bucket, key, expires=expires, **response)
 
 
 _RENDITION_TYPES = {
@@ -395,14 +393,6 @@ def update_image(owner: str, image_id: str, patch: ImagePatch, settings: Setting
     return summary(record)
 
 
-def _delete_keys(bucket: str, object_keys: set[str]) -> None:
-    s3 = aws.client("s3")
-    ordered = sorted(object_keys)
-    for i in range(0, len(ordered), 1000):
-        chunk = [{"Key": k} for k in ordered[i : i + 1000]]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
-
-
 def delete_image(owner: str, image_id: str, settings: Settings) -> None:
     """The record becomes a tombstone first, then the original and renditions go.
 
@@ -416,25 +406,17 @@ def delete_image(owner: str, image_id: str, settings: Settings) -> None:
         raise NotFound()
     if record["status"] == Status.PROCESSING and record.get("execution_arn"):
         # No use finishing a deleted image (a task already running completes and cleans up after itself).
-        with contextlib.suppress(ClientError):
-            aws.client("stepfunctions").stop_execution(
-                executionArn=record["execution_arn"], cause="image deleted"
-            )
+        executions.stop(record["execution_arn"], "image deleted")
     originals = {keys.upload_key(owner, image_id, settings.uploads_prefix)}
     if record.get("source_key") and record.get("source_bucket", settings.uploads_bucket) == (
         settings.uploads_bucket
     ):
         originals.add(record["source_key"])
-    _delete_keys(settings.uploads_bucket, originals)
+    objects.delete(settings.uploads_bucket, originals)
     renditions = {r["key"] for r in record.get("renditions") or []}
-    pages = (
-        aws.client("s3")
-        .get_paginator("list_objects_v2")
-        .paginate(Bucket=settings.renditions_bucket, Prefix=keys.rendition_prefix(owner, image_id))
-    )
-    renditions.update(obj["Key"] for page in pages for obj in page.get("Contents", []))
+    renditions.update(objects.keys_under(settings.renditions_bucket, keys.rendition_prefix(owner, image_id)))
     if renditions:
-        _delete_keys(settings.renditions_bucket, renditions)
+        objects.delete(settings.renditions_bucket, renditions)
 
 
 def reprocess(owner: str, image_id: str, settings: Settings, *, reason: str = "api") -> ReprocessAccepted:
@@ -469,12 +451,12 @@ def reprocess(owner: str, image_id: str, settings: Settings, *, reason: str = "a
             },
         }
     )
-    started = aws.client("stepfunctions").start_execution(
-        stateMachineArn=arn,
-        name=f"reprocess-{image_id}-{uuid.uuid4().hex[:12]}",
-        input=event.model_dump_json(by_alias=True, exclude_none=True),
+    started = executions.start(
+        arn,
+        f"reprocess-{image_id}-{uuid.uuid4().hex[:12]}",
+        event.model_dump_json(by_alias=True, exclude_none=True),
     )
-    return ReprocessAccepted(id=image_id, execution_arn=started["executionArn"])
+    return ReprocessAccepted(id=image_id, execution_arn=started)
 
 
 # -- runs ----------------------------------------------------------------------------------------------
@@ -483,14 +465,8 @@ def image_runs(owner: str, image_id: str, settings: Settings) -> ImageRuns:
     record = _repo(settings).get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
     if record is None:
         raise NotFound()
-    sfn = aws.client("stepfunctions")
-    runs = []
-    for arn in recent_runs(record):
-        try:
-            runs.append(history.timeline(sfn, arn))
-        except ClientError as exc:  # Step Functions keeps a history for 90 days
-            if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
-                raise
+    # Step Functions keeps a history for 90 days: an older run is left out.
+    runs = [run for arn in recent_runs(record) if (run := executions.timeline(arn)) is not None]
     return ImageRuns.model_validate({"runs": runs})
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, Generic, TypeVar
@@ -77,6 +78,18 @@ class once(Generic[T]):
 def client(service: str) -> Any:
     """The shared boto3 client for ``service`` (call ``client.cache_clear()`` after changing endpoints)."""
     return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@once
+def _sigv4_s3(endpoint: str | None) -> Any:
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, config=Config(signature_version="s3v4")
+    )
+
+
+def presign_client() -> Any:
+    """The S3 client that presigns POSTs and GETs: always SigV4 (botocore may still pick SigV2 for these)."""
+    return _sigv4_s3(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
 
 
 @contextlib.contextmanager

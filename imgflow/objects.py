@@ -17,22 +17,24 @@ def head(bucket: str, key: str) -> dict[str, Any]:
         return aws.client("s3").head_object(Bucket=bucket, Key=key)
 
 
-def read(bucket: str, key: str, *, max_bytes: int) -> bytes:
+#: Renditions are written once under a key of their own: caches may keep them for a year.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def read(bucket: str, key: str, *, max_bytes: int | None = None) -> bytes:
     """The object's bytes; never more than ``max_bytes`` (the object may have grown since the HEAD)."""
+    extra = {"Range": f"bytes=0-{max_bytes}"} if max_bytes is not None else {}
     with aws.translated_errors():
-        body = aws.client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"]
-        return body.read()
+        return bytes(aws.client("s3").get_object(Bucket=bucket, Key=key, **extra)["Body"].read())
 
 
-def write(bucket: str, key: str, data: bytes, *, content_type: str) -> None:
+def write(
+    bucket: str, key: str, data: bytes, *, content_type: str, cache_control: str | None = IMMUTABLE
+) -> None:
+    """Put ``data`` at ``key`` (``cache_control=None`` for objects that are not immutable renditions)."""
+    extra = {"CacheControl": cache_control} if cache_control else {}
     with aws.translated_errors():
-        aws.client("s3").put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=data,
-            ContentType=content_type,
-            CacheControl="public, max-age=31536000, immutable",
-        )
+        aws.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **extra)
 
 
 def mark_rejected(bucket: str, key: str) -> None:
@@ -53,6 +55,12 @@ def delete(bucket: str, keys: Iterable[str]) -> int:
         with aws.translated_errors():
             s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
     return len(ordered)
+
+
+def presigned_get(bucket: str, key: str, *, expires: int, **response: str) -> str:
+    """A presigned GET of ``key`` (``ResponseContentType=...``, ``ResponseContentDisposition=...``)."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, **response}
+    return str(aws.presign_client().generate_presigned_url("get_object", Params=params, ExpiresIn=expires))
 
 
 def keys_under(bucket: str, prefix: str) -> list[str]:

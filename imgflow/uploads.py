@@ -6,12 +6,8 @@ Shared by the API (``POST /uploads``) and the local demo, so both go through the
 from __future__ import annotations
 
 import mimetypes
-import os
 from dataclasses import dataclass
 from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from imgflow import aws, keys
 from imgflow.config import Settings
@@ -35,18 +31,6 @@ ALLOWED_CONTENT_TYPES = frozenset(
 for _type, _ext in (("image/heic", ".heic"), ("image/heif", ".heif"), ("image/avif", ".avif")):
     mimetypes.add_type(_type, _ext)
 UPLOAD_EXPIRES_S = 900
-
-
-@aws.once
-def _sigv4_s3(endpoint: str | None) -> Any:
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint, config=Config(signature_version="s3v4")
-    )
-
-
-def presign_client() -> Any:
-    """The S3 client that presigns POSTs and GETs: always SigV4 (botocore may still pick SigV2 for these)."""
-    return _sigv4_s3(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
 
 
 @dataclass(frozen=True)
@@ -82,7 +66,7 @@ def presign_upload(
     ImageRepository(settings.table_name).create_pending(
         image_id=image_id, owner=owner, filename=filename, content_type=content_type, size=size
     )
-    post = (s3 or presign_client()).generate_presigned_post(
+    post = (s3 or aws.presign_client()).generate_presigned_post(
         Bucket=settings.uploads_bucket,
         Key=key,
         Fields={"Content-Type": content_type},

@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
-from imgflow import aws, keys, objects
+from imgflow import keys, objects, queues
 from imgflow.config import Settings
 from imgflow.errors import SourceMissing
 from imgflow.models import REPROCESS_DETAIL_TYPE, REPROCESS_SOURCE
@@ -33,6 +31,7 @@ from imgflow.records import ImageRepository, Status
 from imgflow.records import table as t
 from imgflow.records.repository import iso
 from imgflow.records.table import STORED_STATUSES
+from imgflow.workflow import executions
 
 Mode = Literal["failed", "stuck", "stale", "all"]
 MODES: tuple[str, ...] = ("failed", "stuck", "stale", "all")
@@ -287,12 +286,7 @@ def _exists(bucket: str, key: str) -> bool:
 
 def _execution_status(arn: str) -> str | None:
     """RUNNING, SUCCEEDED, ...; None when the execution is unknown (expired from history, or never was)."""
-    try:
-        return str(aws.client("stepfunctions").describe_execution(executionArn=arn)["status"])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
-            return None
-        raise
+    return executions.status(arn)
 
 
 def drain_dead_letters(settings: Settings, *, max_messages: int = 1000) -> Iterator[Candidate]:
@@ -301,12 +295,9 @@ def drain_dead_letters(settings: Settings, *, max_messages: int = 1000) -> Itera
     a crash in between re-selects the image from its PENDING record)."""
     if not settings.upload_dlq_url:
         return
-    sqs = aws.client("sqs")
     taken = 0
     while taken < max_messages:
-        messages = sqs.receive_message(
-            QueueUrl=settings.upload_dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
+        messages = queues.receive(settings.upload_dlq_url)
         if not messages:
             return
         for message in messages:
@@ -314,7 +305,7 @@ def drain_dead_letters(settings: Settings, *, max_messages: int = 1000) -> Itera
             if candidate:
                 yield candidate
                 taken += 1
-            sqs.delete_message(QueueUrl=settings.upload_dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            queues.delete(settings.upload_dlq_url, message["ReceiptHandle"])
 
 
 def _dead_letter_candidate(body: str, settings: Settings) -> Candidate | None:

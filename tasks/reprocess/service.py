@@ -13,10 +13,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from imgflow import aws
+from imgflow import objects
 from imgflow.config import Settings
+from imgflow.errors import SourceMissing
 from imgflow.records import ImageRepository, Status
 from imgflow.records.repository import now_iso
 from tasks.reprocess import selection as sel
@@ -37,20 +36,16 @@ SLICE = 500
 
 
 def _put_json(bucket: str, key: str, value: Any) -> None:
-    with aws.translated_errors():
-        aws.client("s3").put_object(
-            Bucket=bucket, Key=key, Body=json.dumps(value).encode(), ContentType="application/json"
-        )
+    objects.write(
+        bucket, key, json.dumps(value).encode(), content_type="application/json", cache_control=None
+    )
 
 
 def _get_json(bucket: str, key: str) -> Any | None:
     try:
-        body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
-    return json.loads(body)
+        return json.loads(objects.read(bucket, key))
+    except SourceMissing:
+        return None
 
 
 def select(
