@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 	touch node_modules/.installed
 
 # The web page (web/src -> web/dist): what `imgflow serve` serves and the CDK app deploys.
-web/dist/manifest.json: $(wildcard web/src/*) web/build.py $(STAMP)
+web/dist/manifest.json: $(wildcard web/src/*) web/build.py $(STAMP) node_modules/.installed
 	$(BIN)/python -m web.build
 
 setup: $(STAMP) node_modules/.installed web/dist/manifest.json

@@ -195,6 +195,7 @@ class LocalServer:
     key: bytes = b""
     cloud: LocalCloud | None = None
     api_url: str = ""
+    site: Site | None = None
     _server: BaseWSGIServer | None = None
 
     @property
@@ -215,8 +216,12 @@ class LocalServer:
         os.environ.setdefault("IMGFLOW_CURSOR_KEY", secrets.token_hex(32))
         config.settings.cache_clear()
         dist = find_dist()
-        site = Site(dist, page_config(self.settings), self.cloud.endpoint) if dist else None
-        self._server = make_server("127.0.0.1", self.port, ApiGateway(self.key, site=site), threaded=True)
+        self.site = (
+            Site(dist, page_config(self.settings), self.cloud.endpoint, key=self.key) if dist else None
+        )
+        self._server = make_server(
+            "127.0.0.1", self.port, ApiGateway(self.key, site=self.site), threaded=True
+        )
         self.port = self._server.server_port
         self.api_url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self._server.serve_forever, name="imgflow-api", daemon=True).start()
@@ -248,7 +253,8 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
     with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
         token = server.token(user)
         info = {
-            "web": f"{server.api_url}/#token={token}",
+            # A one-time code, exchanged by the page for a token: the link in the history is then worthless.
+            "web": server.site.link(server.api_url, user) if server.site else "",
             "api": server.api_url,
             "openapi": f"{server.api_url}/openapi.json",
             "swagger": f"{server.api_url}/swagger",
@@ -265,7 +271,7 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
             print(
                 f"imgflow serve: local stack up\n"
                 f"  Web page       {info['web']}\n"
-                f"                 (open it: it signs you in as {user!r})\n"
+                f"                 (works once: it signs you in as {user!r}; more: POST /sign-in/links)\n"
                 f"  API            {info['api']}  (Swagger UI: {info['swagger']}, spec: {info['openapi']})\n"
                 f"  AWS endpoint   {info['endpoint']}  (S3, DynamoDB, Step Functions; "
                 f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"

@@ -10,17 +10,14 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+from tests.browser.support import ARTIFACTS, REPO, Serve
 from tests.serve import serve_env, serving
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "browser"
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("IMGFLOW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 #: What Chromium needs on a closed network, headless, as root (see the machine notes).
 CHROMIUM_ARGS = [
@@ -41,19 +38,12 @@ RENDITIONS = [
 ]
 
 
-@dataclass
-class Serve:
-    web: str
-    api: str
-    token: str
-
-
 @pytest.fixture(scope="session")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     state = tmp_path_factory.mktemp("imgflow-web")
     env = serve_env(state, MAX_BYTES=str(MAX_BYTES), RENDITIONS=json.dumps(RENDITIONS))
     with serving(env, timeout=STARTUP_TIMEOUT, cwd=REPO) as info:
-        yield Serve(info["web"], info["api"], info["token"])
+        yield Serve(info["web"], info["api"], info["token"], state)
 
 
 @pytest.fixture(scope="session")

@@ -2,56 +2,25 @@
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import AXE, Serve
+from tests.browser.support import (
+    DESKTOP,
+    FINAL_TIMEOUT,
+    PHONE,
+    Serve,
+    axe_violations,
+    broken_jpeg,
+    camera_jpeg,
+)
 
 pytestmark = pytest.mark.slow
-FINAL_TIMEOUT = 60_000
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def camera_jpeg(path: Path) -> Path:
-    """A 640x480 JPEG with the EXIF a phone writes: camera, lens, exposure, time with offset, GPS."""
-    image = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
-    exif = Image.Exif()
-    exif[0x010F] = "Canon"
-    exif[0x0110] = "EOS R6"
-    sub = exif.get_ifd(0x8769)
-    sub[0x9003] = "2024:05:01 12:30:00"  # DateTimeOriginal
-    sub[0x9011] = "+02:00"  # OffsetTimeOriginal
-    sub[0x829A] = 0.004  # ExposureTime 1/250
-    sub[0x829D] = 2.8
-    sub[0x8827] = 200
-    sub[0x920A] = 35.0
-    sub[0xA434] = "RF35mm F1.8"
-    gps = exif.get_ifd(0x8825)
-    gps[1], gps[2] = "N", (48.0, 51.0, 30.0)
-    gps[3], gps[4] = "E", (2.0, 17.0, 40.0)
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=85, exif=exif)
-    path.write_bytes(buf.getvalue())
-    return path
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core (node_modules, injected; never a CDN): serious and critical violations of the page."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def image_loaded(page: Page, selector: str) -> bool:
@@ -61,9 +30,8 @@ def image_loaded(page: Page, selector: str) -> bool:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     folder = tmp_path_factory.mktemp("web-files")
-    valid = camera_jpeg(folder / "harbour.jpg")
-    broken = folder / "broken.jpg"
-    broken.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00 not the rest of a JPEG" * 40)
+    valid = camera_jpeg(folder / "harbour.jpg", model="Canon EOS R6")  # the make again, as Canon writes it
+    broken = broken_jpeg(folder / "broken.jpg")
     notes = folder / "notes.txt"
     notes.write_text("not an image\n")
     return [valid, broken, notes]
@@ -90,11 +58,11 @@ def test_upload_watch_inspect_delete(
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {serve.token}"
 
-    # The printed link signs in, and the token leaves the address bar.
-    page.goto(serve.web)
+    # A sign-in link signs in, and its code leaves the address bar.
+    page.goto(serve.link())
     expect(page.get_by_role("heading", name="Upload images")).to_be_visible()
     expect(page.locator("#who")).to_have_text("Signed in as local")
-    assert "token" not in page.url
+    assert "code" not in page.url and "token" not in page.url
 
     # Three files through the file input: a photo, a broken JPEG, a text file (refused before upload).
     page.set_input_files("#files", [str(f) for f in files])
@@ -129,9 +97,11 @@ def test_upload_watch_inspect_delete(
     expect(page.get_by_role("heading", level=1)).to_have_text("harbour.jpg")
     facts = page.locator("#detail-facts")
     expect(facts).to_contain_text("640 \u00d7 480 px")
-    expect(facts).to_contain_text("Canon EOS R6")
+    expect(facts.locator("dd").nth(2)).to_have_text("Canon EOS R6")  # not "Canon Canon EOS R6"
     expect(facts).to_contain_text("RF35mm F1.8")
+    # Numbers and their units never break apart (no-break spaces).
     expect(facts).to_contain_text("1/250 s · f/2.8 · ISO 200 · 35 mm")
+    assert "1/250\u00a0s · f/2.8 · ISO\u00a0200 · 35\u00a0mm" in (facts.text_content() or "")
     expect(facts).to_contain_text("2024-05-01 12:30:00 (UTC+02:00)")
     assert "openstreetmap.org" in (facts.get_by_role("link").get_attribute("href") or "")
     page.wait_for_function(
@@ -149,12 +119,15 @@ def test_upload_watch_inspect_delete(
     page.fill("#edit-tags", "harbour, holiday 2024")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#edit-status")).to_have_text("Saved.")
+    expect(page.locator("#edit-status")).to_have_class("saved")
     assert api.get(f"{serve.api}/images/{image_id}", timeout=10).json()["tags"] == ["harbour", "holiday 2024"]
 
     # The run: its timeline and the graph with the path taken.
     run = page.locator("#runs details.run").first
     expect(run).to_have_attribute("open", "")
-    expect(run.locator(":scope > summary")).to_contain_text("Succeeded")
+    # The header names what the run made of the image, the execution's status beside it.
+    expect(run.locator(":scope > summary strong")).to_have_text("Processed")
+    expect(run.locator(":scope > summary .execution")).to_have_text("(execution succeeded)")
     timeline = run.locator("table.timeline")
     expect(timeline.locator("tbody tr").first).to_be_visible()
     for state in ("Validate", "Resize"):
@@ -172,6 +145,11 @@ def test_upload_watch_inspect_delete(
     page.locator("#gallery li.card", has_text="broken.jpg").locator("a").click()
     expect(page.locator("#detail-status")).to_contain_text("Rejected:")
     rejected_run = page.locator("#runs details.run").first
+    expect(rejected_run.locator(":scope > summary strong")).to_have_text(
+        page.locator("#detail-status").inner_text()
+    )
+    expect(rejected_run.locator(":scope > summary strong")).to_have_class("rejected")
+    expect(rejected_run.locator(":scope > summary .execution")).to_have_text("(execution succeeded)")
     expect(rejected_run.locator("svg.graph g.node.failed").first).to_be_visible()
     expect(rejected_run.locator("path.edge.catch.taken").first).to_be_attached()
     page.screenshot(path=str(artifacts / "03-rejected-desktop.png"), full_page=True)
@@ -193,6 +171,11 @@ def test_upload_watch_inspect_delete(
     page.get_by_role("button", name="Delete…").click()
     page.locator("#confirm-ok").click()
     expect(page.locator("#notice")).to_have_text("Deleted “harbour.jpg”.")
+    expect(page.locator("#notice")).to_have_class("notice ok")  # a success, not a warning
+    # Its upload is still listed, no longer as a link.
+    deleted = page.locator("#uploads li", has_text="harbour.jpg")
+    expect(deleted.locator(".state")).to_have_text("Deleted")
+    expect(deleted.get_by_role("link")).to_have_count(0)
     page.get_by_role("button", name="Clear").click()
     expect(page.locator("#gallery li.card")).to_have_count(1)
     assert api.get(f"{serve.api}/images/{image_id}", timeout=10).status_code == 404
@@ -203,7 +186,7 @@ def test_upload_watch_inspect_delete(
 def test_phone_width(serve: Serve, browser: Browser, files: list[Path], artifacts: Path) -> None:
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.goto(serve.web)
+    page.goto(serve.link())
     page.set_input_files("#files", [str(files[0])])
     upload = page.locator("#uploads li").first
     expect(upload).to_have_attribute("data-status", "PROCESSED", timeout=FINAL_TIMEOUT)
@@ -225,7 +208,7 @@ def test_files_chosen_while_the_page_signs_in_are_uploaded(
     page = context.new_page()
     held: list[Any] = []
     page.route("**/config.json", lambda route: held.append(route))  # the page waits for its configuration ...
-    page.goto(serve.web, wait_until="domcontentloaded")
+    page.goto(serve.link(), wait_until="domcontentloaded")
     page.set_input_files("#files", [str(files[0])])  # ... while a file is chosen
     expect(page.locator("#uploads li")).to_have_count(0)
     for route in held:
@@ -239,7 +222,7 @@ def test_files_chosen_while_the_page_signs_in_are_uploaded(
 def test_keyboard_reaches_the_upload_and_a_card(serve: Serve, browser: Browser) -> None:
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    page.goto(serve.web)
+    page.goto(serve.link())
     expect(page.locator("#gallery li.card").first).to_be_visible()
     seen = []
     for _ in range(25):

@@ -3,7 +3,7 @@ import { Api, ApiError, decodableTypes, postFile } from "./api.js";
 import { session, signOut, startSignIn } from "./auth.js";
 import { $, h } from "./dom.js";
 import { renderGraph, renderTimeline } from "./graph.js";
-import { FINAL, STATUS, bytes, exposure, statusText, takenAt, when } from "./words.js";
+import { FINAL, STATUS, bytes, camera, exposure, statusText, takenAt, when } from "./words.js";
 
 const PAGE = 24;
 const PARALLEL_UPLOADS = 3;
@@ -12,11 +12,26 @@ let api;
 const filters = {};
 let cursor = null;
 
-// -- notices ----------------------------------------------------------------------------------------------
-function notice(text) {
+// -- notices: kind "ok" (done as asked), "error" (not done), "info" (neither) ---------------------------
+function notice(text, kind = "info") {
   const el = $("notice");
   el.textContent = text;
+  el.className = `notice ${kind}`;
   el.hidden = !text;
+}
+
+// -- asking: the page's own dialog (answers true for its confirm button, false otherwise) ------------------
+function ask(text, confirmLabel, { danger = false } = {}) {
+  const dialog = $("confirm");
+  $("confirm-text").textContent = text;
+  const ok = $("confirm-ok");
+  ok.textContent = confirmLabel;
+  ok.className = danger ? "danger" : "primary";
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
 }
 
 // -- status polling: GET /images/{id}/status (never counted as an access) -----------------------------
@@ -87,6 +102,20 @@ function refusal(file) {
 
 const queue = [];
 let running = 0;
+const uploadLinks = new Map(); // image id -> {item, link, state} of this page's uploads
+
+/** An image that is gone (deleted, or not found): its upload is listed as such, no longer a link. */
+function gone(id, words) {
+  const entry = uploadLinks.get(id);
+  if (!entry) return;
+  uploadLinks.delete(id);
+  const name = h("span", { class: "name" }, entry.link.textContent);
+  entry.link.replaceWith(name);
+  entry.link = name;
+  entry.item.className = "upload gone";
+  entry.item.dataset.status = "GONE";
+  entry.state.textContent = words;
+}
 
 function addFiles(files) {
   for (const file of files) {
@@ -134,6 +163,7 @@ async function upload({ file, item, bar, state, link }) {
     return;
   }
   item.dataset.id = ticket.id;
+  uploadLinks.set(ticket.id, { item, link, state });
   try {
     state.textContent = "Uploading…";
     await postFile(ticket.upload, file, (f) => {
@@ -152,7 +182,11 @@ async function upload({ file, item, bar, state, link }) {
       item.dataset.status = status.status;
       if (FINAL.has(status.status)) {
         bar.remove();
-        link.replaceWith(h("a", { class: "name", href: `#/image/${ticket.id}` }, file.name));
+        if (uploadLinks.has(ticket.id)) {
+          const a = h("a", { class: "name", href: `#/image/${ticket.id}` }, file.name);
+          link.replaceWith(a);
+          uploadLinks.get(ticket.id).link = a;
+        }
         item.classList.add(status.status.toLowerCase());
         resolve();
       }
@@ -281,6 +315,13 @@ function setUpGallery() {
 // -- detail -----------------------------------------------------------------------------------------------
 let current = null;
 
+/** A status line's words and colour ("saved", "not-saved" or none). */
+function statusLine(id, text, kind = "") {
+  const el = $(id);
+  el.textContent = text;
+  el.className = kind;
+}
+
 function fact(dl, term, ...value) {
   if (!value.length || value.every((v) => v === "" || v === null || v === undefined)) return;
   dl.append(h("dt", {}, term), h("dd", {}, ...value));
@@ -327,7 +368,7 @@ function renderDetail(image) {
   const exif = image.exif || {};
   fact(dl, "Display size", image.width ? `${image.width} × ${image.height} px` : "");
   fact(dl, "Format", [image.format, bytes(image.bytes)].filter(Boolean).join(", "));
-  fact(dl, "Camera", [exif.make, exif.model].filter(Boolean).join(" "));
+  fact(dl, "Camera", camera(exif.make, exif.model));
   fact(dl, "Lens", exif.lens_model || "");
   fact(dl, "Exposure", exposure(exif));
   fact(dl, "Taken", takenAt(exif.taken_at));
@@ -338,7 +379,7 @@ function renderDetail(image) {
   fact(dl, "Opened", `${image.access_count} time${image.access_count === 1 ? "" : "s"}`);
   $("edit-tags").value = (image.tags || []).join(", ");
   $("edit-description").value = image.description || "";
-  $("edit-status").textContent = "";
+  statusLine("edit-status", "");
   const downloads = $("downloads");
   downloads.replaceChildren();
   if (image.original_url) {
@@ -360,68 +401,124 @@ async function download(name) {
     const url = name === "original" ? image.original_url : (image.renditions.find((r) => r.name === name) || {}).url;
     if (url) location.assign(url);
   } catch (e) {
-    notice(`Download failed: ${e.message}`);
+    notice(`Download failed: ${e.message}`, "error");
   }
 }
 
+/** What a run made of the image (its final record), in words, and the class that colours it. */
+function runOutcome(run, image, latest) {
+  if (run.status === "RUNNING") return ["Running…", "running"];
+  const caught = (to) => run.states.find((st) => st.caught_by === to && st.error);
+  const why = (st) => (st && st.error ? st.error.cause || st.error.error : "");
+  const end = run.final_state || (run.states.length ? run.states[run.states.length - 1].name : "");
+  const own = latest && image && FINAL.has(image.status); // the image's record is this run's result
+  if (end === "Processed") return ["Processed", "processed"];
+  if (end === "Rejected") {
+    return [own && image.status === "REJECTED" ? statusText(image) : `Rejected: ${why(caught("RecordRejected")) || "no reason given"}`, "rejected"];
+  }
+  if (end === "Failed") {
+    return [own && image.status === "FAILED" ? statusText(image) : `Failed: ${why(caught("RecordFailed")) || "unknown error"}`, "failed"];
+  }
+  if (end === "Duplicate") return ["Duplicate: another run owns this upload; no record written", "duplicate"];
+  if (end === "Superseded") return ["Superseded: a newer upload's run wrote the record", "duplicate"];
+  const error = run.error ? run.error.cause || run.error.error : end;
+  return [`Failed: ${error || "the run ended without a record"}`, "failed"];
+}
+
+const EXECUTION = { SUCCEEDED: "succeeded", FAILED: "failed", TIMED_OUT: "timed out", ABORTED: "aborted", RUNNING: "running" };
+
 let workflow = null;
-async function loadRuns(id) {
+async function loadRuns(id, ticket) {
   const box = $("runs");
   box.replaceChildren(h("p", { class: "hint" }, "Loading runs…"));
   let runs;
   try {
     [workflow, runs] = await Promise.all([workflow || api.get("/workflow"), api.get(`/images/${id}/runs`)]);
   } catch (e) {
-    box.replaceChildren(h("p", {}, `Runs are not available: ${e.message}`));
+    if (ticket === shown) box.replaceChildren(h("p", { class: "error" }, `Runs are not available: ${e.message}`));
     return;
   }
-  if (!current || current.id !== id) return;
+  if (ticket !== shown || !current || current.id !== id) return;
   if (!runs.runs.length) {
     box.replaceChildren(h("p", {}, "No runs yet."), renderGraph(workflow, null));
     return;
   }
   box.replaceChildren(
-    ...runs.runs.map((run, i) =>
-      h(
+    ...runs.runs.map((run, i) => {
+      const [outcome, kind] = runOutcome(run, current, i === 0);
+      return h(
         "details",
-        { class: `run ${run.status.toLowerCase()}`, open: i === 0 },
+        { class: `run ${kind}`, open: i === 0, "data-outcome": kind },
         h(
           "summary",
           {},
-          h("strong", {}, `${run.status[0]}${run.status.slice(1).toLowerCase()}`),
-          run.states.length ? ` · ended in ${run.states[run.states.length - 1].name}` : "",
-          ` · ${when(run.started_at)} · ${run.duration_s !== null && run.duration_s !== undefined ? `${run.duration_s.toFixed(2)} s` : "running"}`,
+          h("strong", { class: kind }, outcome),
+          " ",
+          h("span", { class: "execution" }, `(execution ${EXECUTION[run.status] || run.status.toLowerCase()})`),
+          ` · ${when(run.started_at)}${run.duration_s !== null && run.duration_s !== undefined ? ` · ${run.duration_s.toFixed(2)}\u00a0s` : ""}`,
           i === 0 ? " · latest" : "",
         ),
         renderTimeline(run),
         renderGraph(workflow, run),
-      ),
-    ),
+      );
+    }),
   );
 }
 
-async function showDetail(id) {
-  current = { id };
-  $("detail-title").textContent = "Loading…";
-  $("detail-facts").replaceChildren();
+let shown = 0; // the detail view's current fetch: an answer for an earlier one is dropped
+
+/** The detail view with nothing of any image in it (what a route shows until its own fetch answers). */
+function clearDetail(title) {
+  $("detail-title").textContent = title;
+  const line = $("detail-status");
+  line.textContent = "";
+  line.className = "status-line";
+  delete line.dataset.status;
   $("detail-figure").replaceChildren();
+  $("detail-facts").replaceChildren();
+  $("downloads").replaceChildren();
+  $("edit-tags").value = "";
+  $("edit-description").value = "";
+  statusLine("edit-status", "");
   $("runs").replaceChildren();
+  $("detail-body").hidden = true;
+  $("detail-runs").hidden = true;
+}
+
+async function showDetail(id, { focus = true } = {}) {
+  const ticket = ++shown;
+  current = { id };
+  clearDetail("Loading…");
+  document.title = "Loading… · imgflow";
   let image;
   try {
     image = await api.get(`/images/${encodeURIComponent(id)}`);
   } catch (e) {
-    $("detail-title").textContent = e.status === 404 ? "Image not found" : "Could not load the image";
-    $("detail-status").textContent = e.message;
+    if (ticket !== shown) return;
+    current = null;
+    const missing = e.status === 404;
+    clearDetail(missing ? "Image not found" : "Could not load the image");
+    document.title = `${missing ? "Image not found" : "Error"} · imgflow`;
+    const line = $("detail-status");
+    line.className = "status-line error";
+    line.textContent = missing
+      ? "There is no image at this address in your account: it was deleted, or the link is wrong."
+      : `The image could not be loaded: ${e.message}`;
+    if (missing) gone(id, "Deleted: no longer in your account");
+    if (focus) $("detail-title").focus({ preventScroll: true });
     return;
   }
+  if (ticket !== shown) return;
+  $("detail-body").hidden = false;
+  $("detail-runs").hidden = false;
   renderDetail(image);
-  $("detail-title").focus();
-  loadRuns(id);
+  if (focus) $("detail-title").focus({ preventScroll: true });
+  loadRuns(id, ticket);
   if (!FINAL.has(image.status)) {
     watch(id, "detail", (s) => {
       if (!current || current.id !== id) return;
       $("detail-status").textContent = statusText(s);
-      if (FINAL.has(s.status)) showDetail(id);
+      if (FINAL.has(s.status)) showDetail(id, { focus: false });
     });
   }
 }
@@ -433,7 +530,7 @@ function setUpDetail() {
       .value.split(",")
       .map((t) => t.trim())
       .filter(Boolean);
-    $("edit-status").textContent = "Saving…";
+    statusLine("edit-status", "Saving…");
     try {
       const saved = await api.request("PATCH", `/images/${current.id}`, {
         body: { tags, description: $("edit-description").value },
@@ -441,10 +538,13 @@ function setUpDetail() {
       current.tags = saved.tags;
       current.description = saved.description;
       $("edit-tags").value = saved.tags.join(", ");
-      $("edit-status").textContent = "Saved.";
+      statusLine("edit-status", "Saved.", "saved");
     } catch (err) {
-      $("edit-status").textContent =
-        err.status === 422 ? "Not saved: tags are up to 64 letters, digits, spaces or _ . : - (at most 20); the description up to 1000 characters." : `Not saved: ${err.message}`;
+      statusLine(
+        "edit-status",
+        err.status === 422 ? "Not saved: tags are up to 64 letters, digits, spaces or _ . : - (at most 20); the description up to 1000 characters." : `Not saved: ${err.message}`,
+        "not-saved",
+      );
     }
   });
   $("reprocess").addEventListener("click", async () => {
@@ -460,30 +560,27 @@ function setUpDetail() {
         const runs = await api.get(`/images/${id}/runs`).catch(() => null);
         const run = runs && runs.runs.find((r) => r.execution_arn === started.execution_arn);
         if (run && run.status !== "RUNNING") {
-          if (current && current.id === id) showDetail(id);
+          if (current && current.id === id) showDetail(id, { focus: false });
           break;
         }
       }
     } catch (e) {
-      notice(`Could not reprocess: ${e.message}`);
+      notice(`Could not reprocess: ${e.message}`, "error");
       $("reprocess").disabled = false;
     }
   });
-  $("delete").addEventListener("click", () => {
-    const dialog = $("confirm");
-    $("confirm-text").textContent = `Delete “${current.filename || current.id}”, its original and every rendition? This cannot be undone.`;
-    dialog.returnValue = "";
-    dialog.showModal();
-  });
-  $("confirm").addEventListener("close", async () => {
-    if ($("confirm").returnValue !== "ok") return;
-    const name = current.filename || current.id;
+  $("delete").addEventListener("click", async () => {
+    const image = current;
+    const name = image.filename || image.id;
+    const yes = await ask(`Delete “${name}”, its original and every rendition? This cannot be undone.`, "Delete", { danger: true });
+    if (!yes || current !== image) return;
     try {
-      await api.request("DELETE", `/images/${current.id}`);
+      await api.request("DELETE", `/images/${image.id}`);
+      gone(image.id, "Deleted");
       location.hash = "#/";
-      notice(`Deleted “${name}”.`);
+      notice(`Deleted “${name}”.`, "ok");
     } catch (e) {
-      notice(`Could not delete: ${e.message}`);
+      notice(`Could not delete: ${e.message}`, "error");
     }
   });
 }
@@ -493,10 +590,12 @@ function route() {
   const match = /^#\/image\/([A-Za-z0-9_-]+)/.exec(location.hash);
   $("gallery-view").hidden = !!match;
   $("detail-view").hidden = !match;
+  window.scrollTo(0, 0); // a view opens at its top (the back link visible)
   if (match) {
     notice("");
     showDetail(match[1]);
   } else {
+    shown += 1; // an answer still on its way for the detail view is dropped
     current = null;
     document.title = "imgflow";
     loadGallery(true);
@@ -513,21 +612,29 @@ async function main() {
   try {
     config = await (await fetch("config.json", { cache: "no-store" })).json();
   } catch {
-    notice("This page has no configuration (config.json): it is served by `imgflow serve` or the CDK stack.");
+    notice("This page has no configuration (config.json): it is served by `imgflow serve` or the CDK stack.", "error");
     return;
   }
   $("signin-button").addEventListener("click", () => startSignIn(config));
   let who;
+  const warnings = [];
   try {
-    who = await session(config);
+    who = await session(config, {
+      confirmSwitch: (from, to) =>
+        ask(`This link signs in as “${to}”, and you are signed in as “${from}”. Switch to ${to}?`, `Switch to ${to}`),
+      warn: (text, kind = "error") => warnings.push([text, kind]),
+    });
   } catch (e) {
-    notice(`Sign-in failed: ${e.message}`);
+    warnings.push([`Sign-in failed: ${e.message}`, "error"]);
+  }
+  if (warnings.length) {
+    notice(warnings.map(([text]) => text).join(" "), warnings.some(([, kind]) => kind === "error") ? "error" : "info");
   }
   if (!who) {
     if ((config.auth || {}).type === "cognito") showSignIn("Sign in with your imgflow account to see and upload your images.", true);
     else
       showSignIn(
-        "Open the link that `imgflow serve` printed: it signs you in. For another local user, run `imgflow token NAME` and open this page with #token=<the token> at the end of its address.",
+        "Open the link that `imgflow serve` printed: it signs you in (each link works once). Another link, for the user of a token: POST /sign-in/links with that token as its bearer.",
         false,
       );
     return;
@@ -547,6 +654,11 @@ async function main() {
   window.addEventListener("hashchange", route);
   route();
 }
+
+// A sign-in link opened in this tab while the page is open: read it as a new visit (see auth.js).
+window.addEventListener("hashchange", () => {
+  if (/^#\/?(?:.*&)?(?:code|token)=/.test(location.hash)) location.reload();
+});
 
 for (const [value, label] of Object.entries(STATUS)) {
   const option = document.querySelector(`#filters option[value="${value}"]`);

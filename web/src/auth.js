@@ -1,4 +1,6 @@
-// Sign-in: the local token link of `imgflow serve`, or the Cognito hosted sign-in (authorization code + PKCE).
+// Sign-in: the one-time link of `imgflow serve` (#code=..., exchanged once for a token), or the Cognito hosted
+// sign-in (authorization code + PKCE). A token is never taken from the address: it would stay in the
+// browser's history, and anyone could hand over a link with another user's or a forged token.
 const SESSION = "imgflow.session";
 const PKCE = "imgflow.pkce";
 
@@ -89,17 +91,51 @@ export async function startSignIn(config) {
   location.assign(url);
 }
 
+/** The local sign-in link's one-time code for its user's token (POST /sign-in of `imgflow serve`). */
+async function exchange(config, code) {
+  let response;
+  try {
+    response = await fetch(`${(config.api || "").replace(/\/$/, "")}/sign-in`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code }),
+      cache: "no-store",
+    });
+  } catch {
+    throw new Error("the server could not be reached");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok || !data.token) throw new Error(data.message || `the server answered ${response.status}`);
+  return data;
+}
+
 /**
- * The current session ({token, user}) or null. Consumes a `#token=` link (local) or a `?code=` callback
- * (Cognito), removing either from the address bar so it is not bookmarked or shared.
+ * The current session ({token, user}) or null. A local sign-in link (`#code=`) is taken out of the address
+ * bar first, then exchanged once for a token; when someone else is signed in, `confirmSwitch(from, to)`
+ * decides. A `#token=` (or any other secret) in the address is removed and never used. Cognito's `?code=`
+ * callback goes through PKCE. `warn(text)` tells what was not used and why.
  */
-export async function session(config) {
+export async function session(config, { confirmSwitch = async () => false, warn = () => {} } = {}) {
   const auth = config.auth || { type: "local" };
   const fragment = new URLSearchParams(location.hash.replace(/^#\/?/, ""));
-  if (fragment.get("token")) {
-    const saved = save(fragment.get("token"));
-    history.replaceState(null, "", location.pathname + location.search + "#/");
-    if (saved) return saved;
+  const secrets = ["code", "token", "access_token", "id_token"].filter((k) => fragment.has(k));
+  if (secrets.length) history.replaceState(null, "", location.pathname + location.search + "#/");
+  if (fragment.has("token") || fragment.has("access_token") || fragment.has("id_token")) {
+    warn("A sign-in link with a token in it is not accepted: use a link from `imgflow serve` or sign in.");
+  }
+  if (auth.type !== "cognito" && fragment.get("code")) {
+    const current = load();
+    try {
+      const got = await exchange(config, fragment.get("code"));
+      if (current && current.user !== got.user && !(await confirmSwitch(current.user, got.user))) {
+        warn(`You are still signed in as ${current.user}.`, "info");
+        return current;
+      }
+      const saved = save(got.token, { user: got.user });
+      if (saved) return saved;
+    } catch (e) {
+      warn(`This sign-in link did not work: ${e.message}.${current ? ` You are still signed in as ${current.user}.` : ""}`);
+    }
   }
   if (auth.type === "cognito") {
     const query = new URLSearchParams(location.search);

@@ -1,14 +1,12 @@
 // A run's timeline (table) and the state machine's graph (SVG, laid out from GET /workflow) with the run's
 // path, retries and failed state highlighted.
+import dagre from "./dagre.js";
 import { h } from "./dom.js";
 import { seconds, when } from "./words.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = 148;
-const H = 34;
-const GAP_X = 18;
-const GAP_Y = 42;
-const PAD = 12;
+const H = 30; // a box's height; its width fits its name
+const FONT = "12px system-ui, sans-serif"; // as .graph in style.css
 
 /** A timeline error ({error, cause} or text) in one line. */
 function errorText(e) {
@@ -26,13 +24,22 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Layers by longest path from the start (back edges ignored), branch ends joined to their parent's next. */
-function layout(graph) {
-  const names = graph.states.map((st) => st.name);
+let measure = null;
+function textWidth(text) {
+  measure ||= document.createElement("canvas").getContext("2d");
+  measure.font = FONT;
+  return measure.measureText(text).width;
+}
+
+/**
+ * The graph laid out by dagre (a layered layout: ranks top to bottom, crossings minimised, every edge
+ * routed between the boxes through points of its own). A state ending a Parallel branch (no way out)
+ * continues at its parent's successors ("join" edges).
+ */
+export function layout(graph) {
   const byName = new Map(graph.states.map((st) => [st.name, st]));
   const edges = graph.edges.filter((e) => byName.has(e.from) && byName.has(e.to)).map((e) => ({ ...e }));
   const out = (n) => edges.filter((e) => e.from === n);
-  // A state ending a Parallel branch (no way out) continues at its parent's successors.
   for (const st of graph.states) {
     if (st.parent && byName.has(st.parent) && out(st.name).length === 0 && !/^(Succeed|Fail)$/.test(st.type)) {
       for (const e of out(st.parent).filter((x) => x.kind === "next")) {
@@ -40,54 +47,57 @@ function layout(graph) {
       }
     }
   }
-  const incoming = new Set(edges.map((e) => e.to));
-  const starts = graph.states.filter((st) => st.start && !st.parent).map((st) => st.name);
-  const roots = starts.length ? starts : names.filter((n) => !incoming.has(n) && !byName.get(n).parent);
-  if (!roots.length && names.length) roots.push(names[0]);
-  // DFS: edges into a node still on the stack are back edges (loops); the rest form a DAG.
-  const order = [];
-  const state = new Map();
-  const back = new Set();
-  const visit = (n) => {
-    state.set(n, 1);
-    for (const e of out(n)) {
-      if (state.get(e.to) === 1) back.add(e);
-      else if (!state.has(e.to)) visit(e.to);
-    }
-    state.set(n, 2);
-    order.push(n);
-  };
-  for (const r of roots) if (!state.has(r)) visit(r);
-  for (const n of names) if (!state.has(n)) visit(n);
-  order.reverse();
-  const layer = new Map(names.map((n) => [n, 0]));
-  for (const n of order) {
-    for (const e of out(n)) if (!back.has(e)) layer.set(e.to, Math.max(layer.get(e.to), layer.get(n) + 1));
-  }
-  const rows = [];
-  for (const n of order) (rows[layer.get(n)] ||= []).push(n);
-  // One pass of barycentre ordering keeps edges short.
-  const x = new Map();
-  rows.forEach((row, i) => {
-    if (i > 0) {
-      const centre = (n) => {
-        const xs = edges.filter((e) => e.to === n && x.has(e.from)).map((e) => x.get(e.from));
-        return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-      };
-      row.sort((a, b) => centre(a) - centre(b));
-    }
-    row.forEach((n, j) => x.set(n, j - (row.length - 1) / 2));
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({ rankdir: "TB", nodesep: 12, ranksep: 30, edgesep: 4, marginx: 6, marginy: 6 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const st of graph.states) g.setNode(st.name, { width: Math.ceil(textWidth(st.name)) + 20, height: H });
+  edges.forEach((e, i) => g.setEdge(e.from, e.to, {}, String(i)));
+  dagre.layout(g);
+  const boxes = new Map(
+    graph.states.map((st) => {
+      const n = g.node(st.name);
+      return [st.name, { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height }];
+    }),
+  );
+  edges.forEach((e, i) => {
+    const points = g.edge({ v: e.from, w: e.to, name: String(i) }).points.map((p) => ({ ...p }));
+    // dagre ends an edge where the line to its next point leaves the box, which may be a side: then
+    // its first run passes beside the box, through a neighbour in the same rank. Leave and enter through
+    // the bottom or top instead, which face the gap between ranks, where no box is.
+    points[0] = port(boxes.get(e.from), points[1]);
+    points[points.length - 1] = port(boxes.get(e.to), points[points.length - 2]);
+    e.points = points;
   });
-  const widest = Math.max(1, ...rows.map((r) => r.length));
-  const width = widest * W + (widest - 1) * GAP_X + 2 * PAD;
-  const pos = new Map();
-  for (const n of names) {
-    pos.set(n, {
-      x: width / 2 + x.get(n) * (W + GAP_X) - W / 2,
-      y: PAD + layer.get(n) * (H + GAP_Y),
-    });
+  const { width, height } = g.graph();
+  return { edges, boxes, width: Math.ceil(width), height: Math.ceil(height) };
+}
+
+/** Where an edge toward (or from) `p` meets `box`: its bottom or top side, straight above or below `p` where it can. */
+function port(box, p) {
+  const inset = Math.min(10, box.width / 4);
+  const x = Math.min(Math.max(p.x, box.x + inset), box.x + box.width - inset);
+  return { x, y: p.y > box.y + box.height / 2 ? box.y + box.height : box.y };
+}
+
+/** A path through dagre's points: straight runs, corners rounded inside the polyline's bends. */
+function pathData(points) {
+  const r = (v) => Math.round(v * 10) / 10;
+  let d = `M${r(points[0].x)},${r(points[0].y)}`;
+  for (let i = 1; i < points.length - 1; i++) {
+    const p = points[i];
+    const a = points[i - 1];
+    const b = points[i + 1];
+    const cut = (from, to) => {
+      const len = Math.hypot(to.x - from.x, to.y - from.y) || 1;
+      const k = Math.min(8, len / 2) / len;
+      return { x: from.x + (to.x - from.x) * k, y: from.y + (to.y - from.y) * k };
+    };
+    const p1 = cut(p, a);
+    const p2 = cut(p, b);
+    d += ` L${r(p1.x)},${r(p1.y)} Q${r(p.x)},${r(p.y)} ${r(p2.x)},${r(p2.y)}`;
   }
-  return { edges, back, pos, width, height: PAD * 2 + rows.length * H + (rows.length - 1) * GAP_Y };
+  const last = points[points.length - 1];
+  return `${d} L${r(last.x)},${r(last.y)}`;
 }
 
 /** What the run did to each state: visited order, failed, retries. */
@@ -115,8 +125,9 @@ function describe(run, marks) {
 }
 
 export function renderGraph(graph, run) {
-  const { edges, back, pos, width, height } = layout(graph);
+  const { edges, boxes, width, height } = layout(graph);
   const marks = runMarks(run);
+  // Drawn at its natural size, and scaled down (viewBox) where the page is narrower: style.css.
   const svg = s("svg", {
     viewBox: `0 0 ${width} ${height}`,
     width,
@@ -133,46 +144,33 @@ export function renderGraph(graph, run) {
     );
   svg.append(s("defs", {}, marker("arrow"), marker("arrow-taken"), marker("arrow-caught")));
   for (const e of edges) {
-    const a = pos.get(e.from);
-    const b = pos.get(e.to);
     const ma = marks.get(e.from);
     const mb = marks.get(e.to);
     const taken = ma && mb && mb.index > ma.index;
-    let d;
-    if (back.has(e) || b.y <= a.y) {
-      const side = Math.max(a.x, b.x) + W + 14;
-      d = `M${a.x + W},${a.y + H / 2} C${side},${a.y + H / 2} ${side},${b.y + H / 2} ${b.x + W},${b.y + H / 2}`;
-    } else {
-      const x1 = a.x + W / 2;
-      const y1 = a.y + H;
-      const x2 = b.x + W / 2;
-      const y2 = b.y;
-      const mid = (y1 + y2) / 2;
-      d = `M${x1},${y1} C${x1},${mid} ${x2},${mid} ${x2},${y2}`;
-    }
     const path = s("path", {
-      d,
+      d: pathData(e.points),
       class: `edge ${e.kind}${taken ? " taken" : ""}`,
+      "data-from": e.from,
+      "data-to": e.to,
       "marker-end": `url(#${taken ? (e.kind === "catch" ? "arrow-caught" : "arrow-taken") : "arrow"})`,
     });
-    path.append(s("title", {}, `${e.from} → ${e.to} (${e.kind})`));
+    path.append(s("title", {}, `${e.from} → ${e.to} (${e.kind === "catch" ? "on error" : e.kind})`));
     svg.append(path);
   }
   const byName = new Map(graph.states.map((st) => [st.name, st]));
-  for (const [name, p] of pos) {
+  for (const [name, box] of boxes) {
     const st = byName.get(name);
     const m = marks.get(name);
     const cls = ["node", `t-${(st.type || "").toLowerCase()}`];
     if (m) cls.push(m.failed ? "failed" : "visited");
     if (m && m.retries) cls.push("retried");
-    const g = s("g", { class: cls.join(" "), transform: `translate(${p.x},${p.y})` });
+    const g = s("g", { class: cls.join(" "), "data-name": name, transform: `translate(${box.x},${box.y})` });
     g.append(s("title", {}, `${name} (${st.type})${st.comment ? `: ${st.comment}` : ""}`));
-    g.append(s("rect", { width: W, height: H, rx: st.type === "Succeed" || st.type === "Fail" ? 17 : 6 }));
-    const label = name.length > 19 ? `${name.slice(0, 18)}…` : name;
-    g.append(s("text", { x: W / 2, y: H / 2 + 4, "text-anchor": "middle" }, label));
+    g.append(s("rect", { width: box.width, height: box.height, rx: st.type === "Succeed" || st.type === "Fail" ? box.height / 2 : 6 }));
+    g.append(s("text", { x: box.width / 2, y: box.height / 2 + 4, "text-anchor": "middle" }, name));
     if (m && m.retries) {
-      g.append(s("circle", { cx: W - 2, cy: 2, r: 9, class: "badge" }));
-      g.append(s("text", { x: W - 2, y: 6, "text-anchor": "middle", class: "badge-text" }, `↻${m.retries}`));
+      g.append(s("circle", { cx: box.width - 2, cy: 2, r: 9, class: "badge" }));
+      g.append(s("text", { x: box.width - 2, y: 6, "text-anchor": "middle", class: "badge-text" }, `↻${m.retries}`));
     }
     svg.append(g);
   }
@@ -202,10 +200,10 @@ export function renderTimeline(run) {
   const total = Math.max(run.duration_s || 0, ...run.states.map((st) => (Date.parse(st.started_at) - t0) / 1000 + (st.duration_s || 0)), 0.001);
   const rows = run.states.map((st) => {
     const start = (Date.parse(st.started_at) - t0) / 1000;
-    const bar = h("span", {
-      class: `bar ${failedState(st) ? "failed" : ""}`,
-      style: `left:${(100 * Math.max(0, start)) / total}%;width:${Math.max(1, (100 * (st.duration_s || 0)) / total)}%`,
-    });
+    const bar = h("span", { class: `bar${failedState(st) ? " failed" : ""}` });
+    // Through the CSSOM, which the page's CSP (style-src 'self') allows; a style attribute it blocks.
+    bar.style.left = `${(100 * Math.max(0, start)) / total}%`;
+    bar.style.width = `${Math.max(1, (100 * (st.duration_s || 0)) / total)}%`;
     const retries = (st.retries || []).map((r) => h("li", {}, `retried after ${errorText(r)}`));
     const io = h(
       "details",
@@ -250,7 +248,7 @@ export function renderTimeline(run) {
           h("th", { scope: "col", role: "columnheader" }, "Result"),
           h("th", { scope: "col", role: "columnheader" }, "Start"),
           h("th", { scope: "col", role: "columnheader" }, "Took"),
-          h("th", { scope: "col", class: "span", "aria-hidden": "true" }),
+          h("th", { scope: "col", class: "span", "aria-hidden": "true" }, "Timeline"),
           h("th", { scope: "col", role: "columnheader" }, "Retries and errors"),
         ),
       ),

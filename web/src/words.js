@@ -58,16 +58,31 @@ export function seconds(s) {
   return s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(s < 10 ? 2 : 1)} s`;
 }
 
+const NBSP = "\u00a0"; // a number and its unit never break apart ("35 mm", "ISO 200")
+
 export function exposure(exif) {
   const parts = [];
   if (exif.exposure_time) {
     const t = exif.exposure_time;
-    parts.push(t < 1 ? `1/${Math.round(1 / t)} s` : `${t} s`);
+    parts.push(t < 1 ? `1/${Math.round(1 / t)}${NBSP}s` : `${t}${NBSP}s`);
   }
   if (exif.f_number) parts.push(`f/${Number(exif.f_number).toFixed(1).replace(/\.0$/, "")}`);
-  if (exif.iso) parts.push(`ISO ${exif.iso}`);
-  if (exif.focal_length) parts.push(`${Math.round(exif.focal_length)} mm`);
+  if (exif.iso) parts.push(`ISO${NBSP}${exif.iso}`);
+  if (exif.focal_length) parts.push(`${Math.round(exif.focal_length)}${NBSP}mm`);
   return parts.join(" · ");
+}
+
+/**
+ * Make and model without the make twice: "Canon" + "Canon EOS R6" and "Canon" + "EOS R6" are both
+ * "Canon EOS R6"; "NIKON CORPORATION" + "NIKON D750" is "NIKON D750" (models often repeat the make's name).
+ */
+export function camera(make, model) {
+  const m = (make || "").trim();
+  const n = (model || "").trim();
+  if (!m || !n) return m || n;
+  const brand = m.split(/\s+/)[0].toLowerCase();
+  const first = n.split(/\s+/)[0].toLowerCase();
+  return first === brand || n.toLowerCase().startsWith(m.toLowerCase()) ? n : `${m} ${n}`;
 }
 
 /** EXIF time as written by the camera, with its UTC offset when the file has one. */
