@@ -2,7 +2,7 @@
 
     python -m bench.burst_model                        # 10,000 uploads at once, the deployed settings
     python -m bench.burst_model --images 2000 --concurrency 20 --resize-s 0.75
-    python -m bench.burst_model --compare              # the designs side by side (README, operations)
+    python -m bench.burst_model --compare              # the designs side by side (docs/operations.md)
 
 What it models (AWS quotas as documented for us-east-1; every figure is an option):
 - upload events start executions through EventBridge; StartExecution is a token bucket (1,300 burst, 300/s

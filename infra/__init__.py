@@ -1,1 +1,1 @@
-"""The CDK app that deploys imgflow (see README, Deploy)."""
+"""The CDK app that deploys imgflow (docs/deploy.md, infra/README.md)."""

@@ -1,7 +1,7 @@
 """Stage configuration, read from CDK context (``-c key=value``): nothing here is edited per deployment.
 
-Every key has a default, so ``cdk synth`` works with no context at all. The keys are documented in the README
-(deploy section) and in ``CONTEXT_KEYS``.
+Every key has a default, so ``cdk synth`` works with no context at all. The keys are documented in
+infra/README.md (deploy section) and in ``CONTEXT_KEYS``.
 """
 
 from __future__ import annotations

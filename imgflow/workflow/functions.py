@@ -31,7 +31,7 @@ class FunctionSpec:
 # Reserved concurrency: the tasks that decode images (CPU/memory heavy, bursty) get IMAGE_TASK_CONCURRENCY,
 # which caps what an upload storm can take from the account's pool (keeping the API and ``record``
 # responsive) and the S3 request rate; an invocation over it is refused (Lambda.TooManyRequestsException)
-# and the ASL retries it patiently (README, operations). ``record`` is never reserved: the terminal writes
+# and the ASL retries it patiently (docs/operations.md). ``record`` is never reserved: the terminal writes
 # must not wait behind the image work.
 IMAGE_TASK_CONCURRENCY = 20
 TASKS: tuple[FunctionSpec, ...] = (

@@ -1,5 +1,5 @@
 """The burst model (bench/burst_model.py) reads the throttle Retry from the ingest definition, and with it a
-burst the README sizes is absorbed, where the Retry it replaced was not."""
+burst docs/operations.md sizes is absorbed, where the Retry it replaced was not."""
 
 from __future__ import annotations
 

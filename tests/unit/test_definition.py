@@ -43,7 +43,7 @@ def _waits(retrier: dict[str, Any]) -> list[float]:
 
 def test_every_task_waits_out_lambda_throttling_patiently() -> None:
     # A burst queues on the image tasks' reserved concurrency: a throttled invocation has its own Retry, first
-    # (the first matching retrier wins), patient enough for a backlog of minutes (README, operations), and
+    # (the first matching retrier wins), patient enough for a backlog of minutes (docs/operations.md), and
     # its worst case stays inside the execution's 30-minute timeout (infra/constructs/workflow.py).
     for name, state in task_states(DEFINITION).items():
         throttle = state["Retry"][0]
