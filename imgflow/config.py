@@ -51,9 +51,10 @@ MAX_RENDITION_SIDE = 16383
 class Rendition:
     """One rendition.
 
-    ``fit="inside"``: longest side at most ``max_side``, aspect kept, never upscaled; but no short side below
-    ``min_side`` (default ``max_side // 4``) unless the original's is shorter: a panorama is then scaled to
-    that short side and its long side cropped to ``max_side`` at ``position``.
+    ``fit="inside"``: longest side at most ``max_side``, aspect kept, never upscaled: the whole picture. Only
+    a rendition that asks for it with ``min_side`` crops: no short side below ``min_side`` unless the
+    original's is shorter, so a panorama is then scaled to that short side and its long side cropped to
+    ``max_side`` at ``position`` (the default thumbnail: 64 px, by attention).
     ``fit="cover"``: exactly ``max_side`` x ``max_side / aspect`` (a square by default), scaled to cover it
     and cropped at ``position`` ("centre"; "entropy": the most detailed window; "attention": the window with
     the most edges, saturated colour and skin tones, as sharp's strategies). Never upscaled: a smaller
@@ -71,14 +72,14 @@ class Rendition:
     position: Position = "centre"
     #: Width / height of a ``cover`` rendition.
     aspect: float = 1.0
-    #: Shortest short side for ``inside`` (0: ``max_side // 4``).
+    #: Shortest short side for ``inside``, a panorama's long side cropped to keep it (0: none, never cropped).
     min_side: int = 0
     alternates: tuple[OutputFormat, ...] = ()
 
     def __post_init__(self) -> None:
         # Checked where the spec is read (the CDK synth, a cold start): not in the middle of a run.
-        if self.aspect <= 0 or self.max_side < 1:
-            raise ValueError(f"rendition {self.name!r}: max_side >= 1 and aspect > 0")
+        if self.aspect <= 0 or self.max_side < 1 or not 0 <= self.min_side <= self.max_side:
+            raise ValueError(f"rendition {self.name!r}: max_side >= 1, 0 <= min_side <= max_side, aspect > 0")
         longest = max(self.max_side, math.ceil(self.max_side / self.aspect) if self.fit == "cover" else 0)
         if longest > MAX_RENDITION_SIDE:
             raise ValueError(
@@ -88,13 +89,10 @@ class Rendition:
         if not 1 <= self.quality <= 100:
             raise ValueError(f"rendition {self.name!r}: quality {self.quality} is not 1-100")
 
-    @property
-    def shortest_side(self) -> int:
-        return self.min_side or max(1, self.max_side // 4)
 
-
+#: Only the thumbnail crops a panorama (a gallery tile needs a usable height; docs/formats.md, Panoramas).
 DEFAULT_RENDITIONS: tuple[Rendition, ...] = (
-    Rendition("thumb", 256),
+    Rendition("thumb", 256, min_side=64, position="attention"),
     Rendition("medium", 1024),
     Rendition("large", 2048),
 )

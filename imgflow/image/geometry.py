@@ -43,7 +43,7 @@ def plan(shown: tuple[int, int], rendition: Rendition) -> Plan:
         return Plan(scaled, (max(1, min(target_w, scaled[0])), max(1, min(target_h, scaled[1]))))
     scale = min(1.0, rendition.max_side / max(width, height))
     short = min(width, height)
-    wanted_short = min(rendition.shortest_side, short)
+    wanted_short = min(rendition.min_side, short)
     if short * scale < wanted_short:  # a panorama: keep a usable short side, crop the long one
         scale = min(1.0, wanted_short / short)
     scaled = _scaled(shown, scale)

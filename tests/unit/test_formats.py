@@ -213,15 +213,29 @@ def test_a_jpeg_that_must_decode_at_full_size_is_held_to_the_full_size_budget() 
 # --- shapes -------------------------------------------------------------------------------------------
 
 
-def test_a_panorama_thumbnail_keeps_a_usable_short_side() -> None:
-    panorama = Image.linear_gradient("L").resize((20000, 200)).convert("RGB")
+def test_a_panorama_keeps_the_whole_picture_and_only_its_thumbnail_crops() -> None:
+    # A left-to-right gradient: a rendition that kept the whole picture is dark at its left edge and bright
+    # at its right edge; a crop would have lost one end.
+    panorama = Image.linear_gradient("L").rotate(90, expand=True).resize((20000, 200)).convert("RGB")
     out = render(encode(panorama, "JPEG"), DEFAULT_RENDITIONS, LIMITS)
     sizes = {r.name: (r.width, r.height) for r in out}
-    assert sizes == {"thumb": (256, 64), "medium": (1024, 200), "large": (2048, 200)}
-    for rendition, spec in zip(out, DEFAULT_RENDITIONS, strict=True):
-        assert min(rendition.width, rendition.height) >= min(spec.shortest_side, 200)
-    # The centre of the gradient is kept: mid-grey.
-    assert abs(decoded(out[0].data).convert("L").getpixel((128, 32)) - 128) < 12  # type: ignore[operator]
+    assert sizes == {"thumb": (256, 64), "medium": (1024, 10), "large": (2048, 20)}
+    for rendition in out[1:]:
+        grey = decoded(rendition.data).convert("L")
+        left, right = grey.getpixel((0, grey.height // 2)), grey.getpixel((grey.width - 1, grey.height // 2))
+        assert (left, right) == (pytest.approx(255, abs=12), pytest.approx(0, abs=12)) or (
+            left,
+            right,
+        ) == (pytest.approx(0, abs=12), pytest.approx(255, abs=12))
+    # The thumbnail keeps a usable 64 px short side: 256 of the 6,400 px the scaled panorama is wide.
+    thumb = decoded(out[0].data).convert("L")
+    assert abs(thumb.getpixel((0, 32)) - thumb.getpixel((255, 32))) < 40  # type: ignore[operator]
+
+
+def test_a_rendition_spec_may_still_ask_for_a_panorama_crop() -> None:
+    panorama = Image.new("RGB", (12000, 800), GREY)
+    (large,) = render(encode(panorama, "JPEG"), [Rendition("large", 2048, min_side=512)], LIMITS)
+    assert (large.width, large.height) == (2048, 512)
 
 
 def test_cover_gives_a_square_and_entropy_keeps_the_detail() -> None:

@@ -38,5 +38,5 @@ def test_the_longest_side_allowed_is_what_webp_encodes() -> None:
         Image.new("RGBA", (32, MAX_RENDITION_SIDE + 1)).save(io.BytesIO(), "WEBP")
     buffer = io.BytesIO()
     Image.new("RGBA", (32, 20_000), (10, 20, 30, 128)).save(buffer, "PNG")
-    (out,) = render(buffer.getvalue(), [Rendition("tall", MAX_RENDITION_SIDE)], Limits())
+    (out,) = render(buffer.getvalue(), [Rendition("tall", MAX_RENDITION_SIDE, min_side=32)], Limits())
     assert (out.format, out.width, out.height) == ("WEBP", 32, MAX_RENDITION_SIDE)

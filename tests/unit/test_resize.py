@@ -65,9 +65,10 @@ def srgb(im: Image.Image, icc: bytes) -> Image.Image:
         ((3000, 2000), {"thumb": (256, 171), "medium": (1024, 683), "large": (2048, 1365)}),
         ((2000, 3000), {"thumb": (171, 256), "medium": (683, 1024), "large": (1365, 2048)}),
         ((1500, 1500), {"thumb": (256, 256), "medium": (1024, 1024), "large": (1500, 1500)}),
-        # A panorama keeps its short side (never below max_side / 4 unless the original's is): cropped.
-        ((4000, 10), {"thumb": (256, 10), "medium": (1024, 10), "large": (2048, 10)}),
-        ((20000, 200), {"thumb": (256, 64), "medium": (1024, 200), "large": (2048, 200)}),
+        # A panorama keeps the whole picture; only the thumbnail keeps a 64 px short side (cropped).
+        ((4000, 10), {"thumb": (256, 10), "medium": (1024, 3), "large": (2048, 5)}),
+        ((20000, 200), {"thumb": (256, 64), "medium": (1024, 10), "large": (2048, 20)}),
+        ((12000, 800), {"thumb": (256, 64), "medium": (1024, 68), "large": (2048, 137)}),
     ],
 )
 def test_rendition_sizes(size: tuple[int, int], expected: dict[str, tuple[int, int]]) -> None:
