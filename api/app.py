@@ -376,23 +376,52 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
     unknown = sorted(set(event.get("queryStringParameters") or {}) - known) if known is not None else []
     if unknown:
         return _early(422, f"invalid request: unknown query parameter(s): {', '.join(unknown)}")
+    if event["requestContext"]["http"]["method"].upper() == "HEAD":
+        return _head(event, context)
     return app.resolve(event, context)
 
 
+def _head(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """HEAD of a GET route (RFC 9110): the GET's status and headers, without its body."""
+    methods = _route(event.get("rawPath") or "") or {}
+    if "GET" not in methods:
+        return app.resolve(event, context)  # no GET here: Powertools answers 404 or 405
+    as_get = {
+        **event,
+        "requestContext": {**event["requestContext"], "http": {**event["requestContext"]["http"]}},
+    }
+    as_get["requestContext"]["http"]["method"] = "GET"
+    if "routeKey" in as_get:
+        as_get["routeKey"] = as_get["routeKey"].replace("HEAD", "GET", 1)
+    answer = app.resolve(as_get, context)
+    body = answer.get("body") or ""
+    size = len(base64.b64decode(body)) if answer.get("isBase64Encoded") else len(body.encode())
+    return {
+        **answer,
+        "body": "",
+        "isBase64Encoded": False,
+        "headers": {**(answer.get("headers") or {}), "Content-Length": str(size)},
+    }
+
+
 def _unparseable(body: str) -> str | None:
-    """Why Python's JSON parser cannot take ``body``, for what Powertools would turn into a 500.
+    """Why ``body`` is no request body: what Powertools would turn into a 500 or read wrongly.
 
     Syntax errors are left to Powertools (its 422 names the position); nesting deeper than the parser's
-    recursion limit (RecursionError) and integers beyond Python's digit limit (ValueError) are named here.
+    recursion limit (RecursionError) and integers beyond Python's digit limit (ValueError) are named here,
+    and so is any JSON value other than an object (every body of this API is one; Powertools would take
+    an array's first element as the body).
     """
     try:
-        json.loads(body)
+        parsed = json.loads(body)
     except RecursionError:
         return "the body nests too deeply"
     except json.JSONDecodeError:
         return None
     except ValueError:
         return "a number in the body has too many digits"
+    if not isinstance(parsed, dict):
+        return f"the body must be a JSON object, not {type(parsed).__name__.replace('dict', 'object')}"
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -15,6 +16,21 @@ MAX_TAGS = 20
 #: No control characters (a description may have line breaks and tabs).
 SINGLE_LINE = r"^[^\x00-\x1f\x7f]+$"
 MULTI_LINE = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+
+
+#: Unicode categories a file name may not hold: controls, format characters (bidi overrides, zero-width
+#: joiners, BOM), line/paragraph separators, surrogates, private use and unassigned code points.
+_NAME_FORBIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def _plain_name(value: str) -> str:
+    """A file name shows as what it is: no invisible or direction-changing characters, not only blanks."""
+    bad = next((c for c in value if unicodedata.category(c) in _NAME_FORBIDDEN), None)
+    if bad is not None:
+        raise ValueError(f"the file name has an invisible or control character (U+{ord(bad):04X})")
+    if not value.strip():
+        raise ValueError("the file name is only white space")
+    return value
 
 
 def _encodable(value: str) -> str:
@@ -34,15 +50,17 @@ Filename = Annotated[
     str,
     Field(min_length=1, max_length=255, pattern=SINGLE_LINE, description="The file's name (for downloads)"),
     AfterValidator(_encodable),
+    AfterValidator(_plain_name),
 ]
 Tag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_ .:-]{0,63}$", examples=["holiday"])]
 Description = Annotated[str, Field(max_length=1000, pattern=MULTI_LINE), AfterValidator(_encodable)]
 
 
 class Strict(BaseModel):
-    """Request bodies: unknown fields are an error, not silently ignored."""
+    """Request bodies: unknown fields are an error, and no value is coerced (``"10"``, ``true`` or ``10.0``
+    is not an integer)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class UploadSpec(Strict):

@@ -529,11 +529,25 @@ class ImageRepository:
             ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": now_iso()}},
         )
 
+    @_translated
     def get_owned(self, image_id: str, owner: str) -> dict[str, Any] | None:
-        """The record if it belongs to ``owner`` (someone else's image is as absent as a missing one)."""
-        item = self.get(image_id)
-        visible = item and item.get("owner") == owner and item.get("status") != Status.DELETED
-        return item if visible else None
+        """The record if it belongs to ``owner``: someone else's image is as absent as a missing one, and
+        costs the same work (the owner is a filter on DynamoDB's side, so neither item reaches this code)."""
+        raw = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="#pk = :pk AND #sk = :sk",
+            FilterExpression="#owner = :owner AND #status <> :deleted",
+            ExpressionAttributeNames={"#pk": t.PK, "#sk": t.SK, "#owner": "owner", "#status": "status"},
+            ExpressionAttributeValues={
+                ":pk": {"S": t.image_pk(image_id)},
+                ":sk": {"S": t.IMAGE_SK},
+                ":owner": {"S": owner},
+                ":deleted": {"S": Status.DELETED.value},
+            },
+            ConsistentRead=True,
+        )
+        items = raw.get("Items") or []
+        return _item(items[0]) if items else None
 
     @_translated
     def delete(self, image_id: str, owner: str) -> bool:

@@ -238,6 +238,7 @@ class Api(Construct):
             path="/{proxy+}",
             methods=[
                 apigwv2.HttpMethod.GET,
+                apigwv2.HttpMethod.HEAD,  # every GET route answers HEAD too (api.app._head)
                 apigwv2.HttpMethod.POST,
                 apigwv2.HttpMethod.PUT,
                 apigwv2.HttpMethod.PATCH,
