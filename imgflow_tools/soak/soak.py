@@ -15,14 +15,12 @@ Without ``--endpoint`` it starts its own local stack in this process; with it, i
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +28,10 @@ from typing import Any
 
 import requests
 
-from imgflow import keys
 from imgflow.config import Settings
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES, Status
+from imgflow_tools.ops import reprocess
 from imgflow_tools.ops import stack as stacks
 from imgflow_tools.pacing import paced_map
 from imgflow_tools.soak.stack import running, soak_stack, wait_quiet
@@ -129,66 +127,13 @@ def upload_all(
 def repair(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> list[dict[str, Any]]:
     """The scheduled repair, run now: stuck records (PENDING with an original, PROCESSING with no live
     run), then FAILED ones; returns the summaries."""
-    try:
-        run: Callable[..., dict[str, Any]] | None = importlib.import_module("imgflow_tools.ops.reprocess").run
-    except (ImportError, AttributeError):
-        run = None
     summaries = []
     requests_: list[dict[str, Any]] = [{"mode": "stuck", "older_than_s": 0}, {"mode": "failed"}]
     for request in requests_:
-        if run is not None and stack.reprocess_arn:
-            summary = run(stack, request)
-        else:
-            summary = _fallback_repair(stack, str(request["mode"]))
+        summary = reprocess.run(stack, request)
         summaries.append({"mode": request["mode"], **summary})
         wait_quiet(stack, endpoint, timeout_s=timeout_s)
     return summaries
-
-
-def _fallback_repair(stack: stacks.Stack, mode: str) -> dict[str, Any]:
-    """FALLBACK, until ``imgflow_tools.ops.reprocess`` (helper repro, issue 9) is on main: start the ingest
-    workflow again for each stuck or failed record whose original exists, with an upload event carrying a
-    newer sequencer (the claim then takes the record over). Not the repair's design; only so soak runs."""
-    from imgflow_tools.local.moto_adapter import new_sequencer, s3_object_created_event
-
-    repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
-    statuses = [Status.PENDING, Status.PROCESSING] if mode == "stuck" else [Status.FAILED]
-    sfn, s3 = stack.client("stepfunctions"), stack.client("s3")
-    started = 0
-    for status in statuses:
-        start_key = None
-        while True:
-            page = repo.by_status(status, start_key=start_key)
-            for item in page.items:
-                arn = item.get("execution_arn")
-                if arn and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                    continue
-                key = item.get("source_key") or keys.upload_key(item["owner"], item["image_id"])
-                try:
-                    head = s3.head_object(Bucket=stack.uploads_bucket, Key=key)
-                except Exception:  # never uploaded: not this fallback's business
-                    continue
-                event = s3_object_created_event(
-                    account="123456789012",
-                    region=stack.region or "us-east-1",
-                    bucket=stack.uploads_bucket,
-                    key=key,
-                    size=head["ContentLength"],
-                    etag=head["ETag"].strip('"'),
-                    version_id=None,
-                    reason="PutObject",
-                )
-                event["detail"]["object"]["sequencer"] = new_sequencer()
-                sfn.start_execution(
-                    stateMachineArn=stack.ingest_arn,
-                    name=f"repair-{item['image_id']}-{event['id'][:8]}",
-                    input=json.dumps(event),
-                )
-                started += 1
-            start_key = page.next_key
-            if not start_key:
-                break
-    return {"selected": started, "started": started, "fallback": True}
 
 
 # -- reading the outcome ----------------------------------------------------------------------------------
