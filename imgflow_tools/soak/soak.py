@@ -64,6 +64,7 @@ _T0 = time.monotonic()
 
 
 def log(message: str) -> None:
+    """One progress line on stderr, with the seconds since the soak module was loaded."""
     print(f"  [{time.monotonic() - _T0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
