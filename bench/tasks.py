@@ -295,9 +295,9 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 def task_e(quick: bool) -> tuple[Fields, Detail]:
     import requests
 
+    from imgflow_tools.demo import upload_paced, wait_for_records
     from imgflow_tools.local import moto_adapter
     from imgflow_tools.local.cloud import LocalCloud
-    from imgflow_tools.local.demo import upload_paced, wait_for_records
 
     count = 20 if quick else 200
     with tempfile.TemporaryDirectory(prefix="imgflow-bench-") as tmp:

@@ -1,7 +1,9 @@
 """Every adaptation of moto that the local mode needs, in one place. Pinned to moto 5.2.5.
 
 moto is the local AWS; where it falls short of what AWS does for this workflow, this module bridges it
-(each gap is covered by tests/workflow/test_moto_adapter.py, which fail if upstream behaviour changes):
+(each gap is covered by tests/workflow/test_moto_adapter.py, which fail if upstream behaviour changes).
+The code runs in this order; each section that changes moto has its own ``_install_...`` function, and
+``install()`` calls them 1 to 9 (6. only defines hooks that 1. and 2. call):
 
 1. Lambda invoke wants Docker: ``LambdaFunction._invoke_lambda`` is replaced by an in-process call of the
    function's ``Handler`` (a Python dotted path), errors reported as Lambda reports them
@@ -41,6 +43,8 @@ moto is the local AWS; where it falls short of what AWS does for this workflow, 
    ``IMGFLOW_LOCAL_TASK_TIMEOUT_SCALE`` (default 1) stretches the ASL's TimeoutSeconds by that factor.
 9. The engine logs every exception it evaluates at ERROR, also those the ASL handles (``IsPresent`` on a
    missing path): that logger is raised to CRITICAL; failures that matter are in the execution's history.
+10. Behind the S3 POST-policy gate (``imgflow_tools/local/post_policy.py``, which installs this one), moto
+   stores a POST Object only into the bucket the gate checked (``guard_s3_post_object``).
 """
 
 from __future__ import annotations
@@ -75,39 +79,15 @@ _lock = threading.Lock()
 _installed = False
 #: moto's own implementations, kept for the tests that check the gaps are still there upstream.
 UPSTREAM: dict[str, Any] = {}
-_sequence = itertools.count(1)
-
-
-@dataclass
-class DeliveryLog:
-    """What the local event bus did: how many events it delivered, and the deliveries that failed."""
-
-    delivered: int = 0
-    #: The most recent failed deliveries (bounded: a long-running ``imgflow serve`` must not grow).
-    failures: deque[tuple[dict[str, Any], str]] = field(default_factory=lambda: deque(maxlen=1000))
-    #: Hook for fault injection and tests: called with (event, target_arn) before each delivery; it may
-    #: return the delays in seconds of the deliveries to make ([] drops the event; None: one, now).
-    before_delivery: Callable[[dict[str, Any], str], list[float] | None] | None = None
-    #: Events the hook dropped, and (started, ended) callbacks around each delayed delivery.
-    dropped: int = 0
-    delayed: tuple[Callable[[float], None], Callable[[], None]] | None = None
-
-
-deliveries = DeliveryLog()
-#: Called after every in-process invocation (the local runtime resets per-invocation state here).
-after_invoke: list[Callable[[], None]] = []
-#: Section 6: called with ("before" | "after", function_name) around each invocation; raising a moto
-#: ``JsonRESTError`` answers the Invoke call with that Lambda service error.
-invoke_faults: Callable[[str, str], None] | None = None
-_invocation = threading.local()
-
-
-def current_function() -> str | None:
-    """The function whose handler runs on this thread (None outside an in-process invocation)."""
-    return getattr(_invocation, "function", None)
 
 
 # -- 1. Lambda in-process -----------------------------------------------------------------------------
+#: Called after every in-process invocation (the local runtime resets per-invocation state here).
+after_invoke: list[Callable[[], None]] = []
+#: The function whose handler runs on this thread (``current_function``, 6.).
+_invocation = threading.local()
+
+
 @dataclass
 class LocalLambdaContext:
     """The attributes of the Lambda context object that Powertools and handlers read."""
@@ -165,7 +145,33 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
     return answer
 
 
+def _install_lambda_invoke() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    UPSTREAM["invoke_lambda"] = LambdaFunction._invoke_lambda
+    LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
+
+
 # -- 2. S3 -> EventBridge -> Step Functions --------------------------------------------------------------
+@dataclass
+class DeliveryLog:
+    """What the local event bus did: how many events it delivered, and the deliveries that failed."""
+
+    delivered: int = 0
+    #: The most recent failed deliveries (bounded: a long-running ``imgflow serve`` must not grow).
+    failures: deque[tuple[dict[str, Any], str]] = field(default_factory=lambda: deque(maxlen=1000))
+    #: Hook for fault injection and tests: called with (event, target_arn) before each delivery; it may
+    #: return the delays in seconds of the deliveries to make ([] drops the event; None: one, now).
+    before_delivery: Callable[[dict[str, Any], str], list[float] | None] | None = None
+    #: Events the hook dropped, and (started, ended) callbacks around each delayed delivery.
+    dropped: int = 0
+    delayed: tuple[Callable[[float], None], Callable[[], None]] | None = None
+
+
+deliveries = DeliveryLog()
+_sequence = itertools.count(1)
+
+
 def new_sequencer() -> str:
     """S3-like sequencer: hex, grows with every write in this process (S3's grow per key)."""
     return f"{time.time_ns():016X}{next(_sequence):06X}"
@@ -283,6 +289,55 @@ def _start(event: dict[str, Any], arn: str, account_id: str, region: str) -> Non
         deliveries.failures.append((event, f"{type(exc).__name__}: {exc}"))
 
 
+def _install_event_bridge() -> None:
+    from moto.core.config import default_user_config
+    from moto.s3 import notifications
+
+    UPSTREAM["send_event_bridge_message"] = notifications._send_event_bridge_message
+    notifications._send_event_bridge_message = _send_event_bridge_message
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}  # the target runs its states
+
+
+# -- 3. Retry waits --------------------------------------------------------------------------------------
+#: True while the engine waits to retry a throttled task (set by 8.; such a wait is not scaled).
+_throttle_wait: contextvars.ContextVar[bool] = contextvars.ContextVar("imgflow_throttle_wait", default=False)
+
+
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's retrier: sleeps scaled by IMGFLOW_LOCAL_TIME_SCALE."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        if _throttle_wait.get():  # see 8.
+            time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_THROTTLE_TIME_SCALE", "1")))
+            return
+        time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", "1")))
+
+
+@contextlib.contextmanager
+def time_scale(scale: float, *, variable: str = "IMGFLOW_LOCAL_TIME_SCALE") -> Any:
+    """Temporarily scale retry waits (tests); throttle waits: ``IMGFLOW_LOCAL_THROTTLE_TIME_SCALE``."""
+    old = os.environ.get(variable)
+    os.environ[variable] = str(scale)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = old
+
+
+def _install_retry_waits() -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    UPSTREAM["retrier_time"] = retrier_decl.time
+    retrier_decl.time = _ScaledTime()  # type: ignore[assignment]
+
+
 # -- 4. Speed -------------------------------------------------------------------------------------------
 def _cached_backend_for_host(original: Callable[[Any, str | None], Any]) -> Callable[[Any, str | None], Any]:
     def get_backend_for_host(self: Any, host: str | None) -> Any:
@@ -326,6 +381,35 @@ def _cached_boto_client_for(original: Callable[..., Any]) -> Callable[..., Any]:
     return boto_client_for
 
 
+def _install_speed() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    UPSTREAM.update(
+        get_backend_for_host=DomainDispatcherApplication.get_backend_for_host,
+        boto_client_for=boto_client.boto_client_for,
+        evaluation_entrypoint=ExecutionWorker._get_evaluation_entrypoint,
+        jsonpath_parse=json_path.parse,
+    )
+    setattr(  # noqa: B010 - a method replaced on the class
+        DomainDispatcherApplication,
+        "get_backend_for_host",
+        _cached_backend_for_host(DomainDispatcherApplication.get_backend_for_host),
+    )
+    cached_client = _cached_boto_client_for(boto_client.boto_client_for)
+    boto_client.boto_client_for = cached_client  # for the modules that import it later
+    for module in list(sys.modules.values()):  # and those that already imported it by name
+        if getattr(module, "boto_client_for", None) is UPSTREAM["boto_client_for"]:
+            module.boto_client_for = cached_client  # type: ignore[attr-defined]
+    setattr(  # noqa: B010 - a method replaced on the class
+        ExecutionWorker,
+        "_get_evaluation_entrypoint",
+        _cached_entrypoint(ExecutionWorker._get_evaluation_entrypoint),
+    )
+    json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
+
+
 # -- 5. Atomic DynamoDB item operations ------------------------------------------------------------------
 #: The DynamoDB backend methods that read or write items; each runs whole under ``_dynamodb_lock``.
 DYNAMODB_ITEM_OPERATIONS = (
@@ -350,6 +434,26 @@ def _atomic(original: Callable[..., Any]) -> Callable[..., Any]:
 
     serialized.__imgflow_atomic__ = True  # type: ignore[attr-defined]
     return serialized
+
+
+def _install_atomic_dynamodb() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in DYNAMODB_ITEM_OPERATIONS:
+        UPSTREAM[f"dynamodb_{name}"] = getattr(DynamoDBBackend, name)
+        setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
+
+
+# -- 6. Fault injection hooks ---------------------------------------------------------------------------
+# Nothing to install: 1. and 2. call these hooks (and ``deliveries.before_delivery``) when they are set.
+#: Called with ("before" | "after", function_name) around each invocation; raising a moto
+#: ``JsonRESTError`` answers the Invoke call with that Lambda service error.
+invoke_faults: Callable[[str, str], None] | None = None
+
+
+def current_function() -> str | None:
+    """The function whose handler runs on this thread (None outside an in-process invocation)."""
+    return getattr(_invocation, "function", None)
 
 
 # -- 7. startExecution casing (moto issue 10076) ----------------------------------------------------------
@@ -383,6 +487,22 @@ def _sfn_normalise_response(
 ) -> None:
     operation = _sfn_operation(self._get_boto_service_action(service_action_name))
     self._from_boto_response(response, operation.output_shape)
+
+
+def _install_start_execution_casing() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn,
+    )
+
+    sfn_task = state_task_service_sfn.StateTaskServiceSfn
+    UPSTREAM.update(
+        sfn_normalise_parameters=sfn_task._normalise_parameters,
+        sfn_normalise_response=sfn_task._normalise_response,
+    )
+    sfn_task._normalise_parameters = _sfn_normalise_parameters(  # type: ignore[method-assign]
+        sfn_task._normalise_parameters
+    )
+    sfn_task._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
 
 
 # -- 8. Concurrency --------------------------------------------------------------------------------------
@@ -489,8 +609,6 @@ def _scaled_task_timeout(original: Callable[[Any, Any], int]) -> Callable[[Any, 
 
 
 THROTTLED = "Lambda.TooManyRequestsException"
-#: True while the engine waits to retry a throttled task (read by _ScaledTime).
-_throttle_wait: contextvars.ContextVar[bool] = contextvars.ContextVar("imgflow_throttle_wait", default=False)
 
 
 def _real_time_throttle_waits(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
@@ -506,21 +624,38 @@ def _real_time_throttle_waits(original: Callable[[Any, Any], None]) -> Callable[
     return _eval_body
 
 
-# -- 3. Retry waits --------------------------------------------------------------------------------------
-class _ScaledTime:
-    """Stands in for the ``time`` module inside moto's retrier: sleeps scaled by IMGFLOW_LOCAL_TIME_SCALE."""
+def _install_concurrency() -> None:
+    from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
+    UPSTREAM.update(
+        lambda_function_invoke=LambdaFunction.invoke,
+        retrier_eval_body=retrier_decl.RetrierDecl._eval_body,
+        timeout_seconds=TimeoutSeconds._eval_seconds,
+    )
+    LambdaFunction.invoke = _limited_invoke(LambdaFunction.invoke)  # type: ignore[method-assign]
+    TimeoutSeconds._eval_seconds = _scaled_task_timeout(  # type: ignore[method-assign,assignment]
+        TimeoutSeconds._eval_seconds
+    )
+    retrier_decl.RetrierDecl._eval_body = _real_time_throttle_waits(  # type: ignore[method-assign,assignment]
+        retrier_decl.RetrierDecl._eval_body
+    )
 
-    @staticmethod
-    def sleep(seconds: float) -> None:
-        if _throttle_wait.get():  # see 8.
-            time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_THROTTLE_TIME_SCALE", "1")))
-            return
-        time.sleep(seconds * float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", "1")))
+
+# -- 9. Quiet engine ---------------------------------------------------------------------------------------
+#: moto's engine logs every exception raised while it evaluates a state at ERROR, also those the ASL
+#: handles by design (a Choice's IsPresent on a missing path, a Catch): operators saw
+#: "Exception=NoSuchJsonPathError" during healthy reprocess runs. Failures that matter end the execution
+#: and are in its history (``imgflow runs``).
+ENGINE_ERROR_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
 
 
+def _install_quiet_engine() -> None:
+    logging.getLogger(ENGINE_ERROR_LOGGER).setLevel(logging.CRITICAL)
+
+
+# -- 10. POST Object behind the policy gate (installed by the gate, not by ``install``) ----------------
 #: WSGI environ key the S3 POST-policy gate sets on every request it passes on: the bucket whose POST Object
 #: policy it verified, or "" (``imgflow_tools/local/post_policy.py``).
 GATE_CHECKED = "imgflow.s3_post_checked"
@@ -554,7 +689,7 @@ def guard_s3_post_object() -> None:
 
 
 def install() -> None:
-    """Apply every adaptation (idempotent). Refuses a moto version it was not measured on."""
+    """Apply adaptations 1 to 9, in order (idempotent). Refuses a moto version it was not measured on."""
     global _installed
     with _lock:
         if _installed:
@@ -564,89 +699,13 @@ def install() -> None:
                 f"imgflow's local mode is pinned to moto {MOTO_VERSION} (found {moto.__version__}): "
                 "re-measure the adaptations in imgflow_tools/local/moto_adapter.py before upgrading"
             )
-        from moto.awslambda.models import LambdaFunction
-        from moto.core.config import default_user_config
-        from moto.dynamodb.models import DynamoDBBackend
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-        from moto.s3 import notifications
-        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-        from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-            state_task_service_sfn,
-        )
-        from moto.stepfunctions.parser.asl.utils import boto_client, json_path
-        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-
-        UPSTREAM.update(
-            invoke_lambda=LambdaFunction._invoke_lambda,
-            send_event_bridge_message=notifications._send_event_bridge_message,
-            retrier_time=retrier_decl.time,
-            get_backend_for_host=DomainDispatcherApplication.get_backend_for_host,
-            boto_client_for=boto_client.boto_client_for,
-            evaluation_entrypoint=ExecutionWorker._get_evaluation_entrypoint,
-            jsonpath_parse=json_path.parse,
-            **{f"dynamodb_{name}": getattr(DynamoDBBackend, name) for name in DYNAMODB_ITEM_OPERATIONS},
-            sfn_normalise_parameters=state_task_service_sfn.StateTaskServiceSfn._normalise_parameters,
-            sfn_normalise_response=state_task_service_sfn.StateTaskServiceSfn._normalise_response,
-            lambda_function_invoke=LambdaFunction.invoke,
-            retrier_eval_body=retrier_decl.RetrierDecl._eval_body,
-            timeout_seconds=TimeoutSeconds._eval_seconds,
-        )
-        for name in DYNAMODB_ITEM_OPERATIONS:
-            setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
-        LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
-        notifications._send_event_bridge_message = _send_event_bridge_message
-        retrier_decl.time = _ScaledTime()  # type: ignore[assignment]
-        setattr(  # noqa: B010 - a method replaced on the class
-            DomainDispatcherApplication,
-            "get_backend_for_host",
-            _cached_backend_for_host(DomainDispatcherApplication.get_backend_for_host),
-        )
-        cached_client = _cached_boto_client_for(boto_client.boto_client_for)
-        boto_client.boto_client_for = cached_client  # for the modules that import it later
-        for module in list(sys.modules.values()):  # and those that already imported it by name
-            if getattr(module, "boto_client_for", None) is UPSTREAM["boto_client_for"]:
-                module.boto_client_for = cached_client  # type: ignore[attr-defined]
-        setattr(  # noqa: B010 - a method replaced on the class
-            ExecutionWorker,
-            "_get_evaluation_entrypoint",
-            _cached_entrypoint(ExecutionWorker._get_evaluation_entrypoint),
-        )
-        json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
-        sfn_task = state_task_service_sfn.StateTaskServiceSfn
-        sfn_task._normalise_parameters = _sfn_normalise_parameters(  # type: ignore[method-assign]
-            sfn_task._normalise_parameters
-        )
-        sfn_task._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
-        default_user_config["stepfunctions"] = {"execute_state_machine": True}
-        LambdaFunction.invoke = _limited_invoke(LambdaFunction.invoke)  # type: ignore[method-assign]
-        TimeoutSeconds._eval_seconds = _scaled_task_timeout(  # type: ignore[method-assign,assignment]
-            TimeoutSeconds._eval_seconds
-        )
-        retrier_decl.RetrierDecl._eval_body = _real_time_throttle_waits(  # type: ignore[method-assign,assignment]
-            retrier_decl.RetrierDecl._eval_body
-        )
-        logging.getLogger(ENGINE_ERROR_LOGGER).setLevel(logging.CRITICAL)
+        _install_lambda_invoke()
+        _install_event_bridge()
+        _install_retry_waits()
+        _install_speed()
+        _install_atomic_dynamodb()
+        # 6. has nothing to install (hooks read by 1. and 2.)
+        _install_start_execution_casing()
+        _install_concurrency()
+        _install_quiet_engine()
         _installed = True
-
-
-# -- 9. Quiet engine ---------------------------------------------------------------------------------------
-#: moto's engine logs every exception raised while it evaluates a state at ERROR, also those the ASL
-#: handles by design (a Choice's IsPresent on a missing path, a Catch): operators saw
-#: "Exception=NoSuchJsonPathError" during healthy reprocess runs. Failures that matter end the execution
-#: and are in its history (``imgflow runs``).
-ENGINE_ERROR_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
-
-
-@contextlib.contextmanager
-def time_scale(scale: float, *, variable: str = "IMGFLOW_LOCAL_TIME_SCALE") -> Any:
-    """Temporarily scale retry waits (tests); throttle waits: ``IMGFLOW_LOCAL_THROTTLE_TIME_SCALE``."""
-    old = os.environ.get(variable)
-    os.environ[variable] = str(scale)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(variable, None)
-        else:
-            os.environ[variable] = old

@@ -1,4 +1,4 @@
-"""``imgflow runs``: recent executions of imgflow's state machines, and any one of them state by state.
+"""Recent executions of imgflow's state machines, and any one of them state by state (``imgflow runs``).
 
 Reads the Step Functions API (ListExecutions, DescribeExecution, GetExecutionHistory) and the image table,
 so it works the same against ``imgflow serve``'s endpoint (``--endpoint``) and a deployed stack.
@@ -6,13 +6,10 @@ so it works the same against ``imgflow serve``'s endpoint (``--endpoint``) and a
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from imgflow import keys
 from imgflow.records import ImageRepository
@@ -228,95 +225,6 @@ def _record_line(record: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _visible(record: dict[str, Any] | None) -> dict[str, Any] | None:
+def visible(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The record as ``runs show`` prints it (index keys and the like left out)."""
     return None if record is None else {k: v for k, v in record.items() if k not in _RECORD_HIDDEN}
-
-
-# -- the command --------------------------------------------------------------------------------------------
-def add_parser(subparsers: Any) -> None:
-    """``imgflow runs`` and ``imgflow runs show``."""
-    parser = subparsers.add_parser(
-        "runs",
-        help="recent workflow executions; `runs show ARN|IMAGE_ID` for one, state by state",
-        description="Recent executions of every imgflow state machine (newest first), or with `show` one "
-        "execution state by state.",
-    )
-    parser.add_argument("--status", choices=STATUSES, type=str.upper, help="only executions in this status")
-    parser.add_argument("--image", metavar="ID", help="only the executions of this image")
-    parser.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per execution")
-    stacks.add_arguments(parser)
-    sub = parser.add_subparsers(dest="runs_command")
-    show = sub.add_parser(
-        "show",
-        help="one execution, state by state",
-        description="The state-by-state timeline of an execution (by ARN or name), or of an image's latest "
-        "execution (by image id) with the image's record.",
-    )
-    show.add_argument(
-        "target", metavar="EXECUTION_ARN|IMAGE_ID", help="an execution ARN or name, or an image id"
-    )
-    show.add_argument("--json", action="store_true", help="the timeline as one JSON object")
-    stacks.add_arguments(show)
-    # The stack options work before `show` too: the subcommand's defaults must not overwrite them.
-    for action in show._actions:
-        if action.dest in ("endpoint", "stack", "region", "json"):
-            action.default = argparse.SUPPRESS
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        stack = stacks.from_arguments(args)
-        if args.runs_command == "show":
-            return _show(stack, args)
-        return _list(stack, args)
-    except (stacks.StackNotFound, NotFound) as exc:
-        print(f"imgflow runs: {exc}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as exc:
-        print(f"imgflow runs: {exc}", file=sys.stderr)
-        return 1
-
-
-def _list(stack: stacks.Stack, args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise NotFound("--limit must be at least 1")
-    sfn = stack.client("stepfunctions")
-    if args.image:
-        arns = image_runs(stack, args.image)[1]
-    else:
-        arns = recent(stack, status=args.status, limit=args.limit)
-    runs = []
-    for arn in arns:
-        run_ = summary(timeline(sfn, arn))
-        if args.status and run_["status"] != args.status:
-            continue
-        runs.append(run_)
-        if len(runs) >= args.limit:
-            break
-    if args.json:
-        for r in runs:
-            print(json.dumps(r))
-    elif runs:
-        print(format_list(runs))
-    else:
-        print("no executions" + (f" in status {args.status}" if args.status else ""), file=sys.stderr)
-    return 0
-
-
-def _show(stack: stacks.Stack, args: argparse.Namespace) -> int:
-    arn, record, others = resolve(stack, args.target)
-    sfn = stack.client("stepfunctions")
-    try:
-        run_ = timeline(sfn, arn)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
-            raise NotFound(f"no execution {arn}") from exc
-        raise
-    if record is None and run_.get("image_id"):
-        record = image_record(stack, run_["image_id"])
-    if args.json:
-        print(json.dumps({**run_, "record": _visible(record), "earlier_runs": others}))
-    else:
-        print(format_timeline(run_, _visible(record), others))
-    return 0

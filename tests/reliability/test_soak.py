@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from imgflow_tools.ops.soak import DEFAULT_FAULTS
+from imgflow_tools.soak.soak import DEFAULT_FAULTS
 
 LINE = re.compile(
     r"^soak uploads=(\d+) records=(\d+) lost=(\d+) duplicated=(\d+) stuck=(\d+) wrong=(\d+) "

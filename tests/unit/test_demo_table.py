@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from imgflow_tools.local.demo import TABLE_COLUMNS, format_table, shared_encodings, table_notes
+from imgflow_tools.demo import TABLE_COLUMNS, format_table, shared_encodings, table_notes
 from tests.conftest import REPO
 
 

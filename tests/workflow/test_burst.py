@@ -11,7 +11,7 @@ import pytest
 from imgflow_tools.local import moto_adapter
 from imgflow_tools.local.cloud import LocalCloud, function_name
 from imgflow_tools.ops import stack as stacks
-from imgflow_tools.ops.burst import burst_files, run_burst
+from imgflow_tools.soak.burst import burst_files, run_burst
 
 
 @pytest.mark.slow

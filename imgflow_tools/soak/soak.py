@@ -15,17 +15,12 @@ Without ``--endpoint`` it starts its own local stack in this process; with it, i
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
 import itertools
 import json
-import os
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,18 +28,17 @@ from typing import Any
 
 import requests
 
-from imgflow import aws, keys
 from imgflow.config import Settings
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES, Status
+from imgflow_tools.ops import reprocess
 from imgflow_tools.ops import stack as stacks
-from imgflow_tools.ops.tally import Tally
-from imgflow_tools.pacing import paced_map, running_executions
+from imgflow_tools.pacing import paced_map
+from imgflow_tools.soak.stack import running, soak_stack, wait_quiet
+from imgflow_tools.soak.tally import Tally
 
 SOAK_OWNER = "soak"
 DEFAULT_FAULTS = "s3=0.2,dynamodb=0.2,lambda=0.1,drop=0.05,dup=0.3"
-#: Retry waits of a local stack started here: 1-120 s of the ASL become 10 ms-1.2 s.
-DEFAULT_TIME_SCALE = 0.01
 #: Rounds of the repair at most (it runs on a schedule; one round normally finishes everything).
 REPAIR_ROUNDS = 3
 #: States whose successful task wrote a final record.
@@ -69,14 +63,15 @@ class Outcome(Tally):
 _T0 = time.monotonic()
 
 
-def _log(message: str) -> None:
+def log(message: str) -> None:
+    """One progress line on stderr, with the seconds since the soak module was loaded."""
     print(f"  [{time.monotonic() - _T0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 # -- files ------------------------------------------------------------------------------------------------
 def soak_files(directory: Path, corpus: Path | None, settings: Settings) -> list[Path]:
     """The generated sample set (valid and hostile), plus the uploadable files of ``corpus``."""
-    from imgflow_tools.local.demo import input_files
+    from imgflow_tools.demo import input_files
     from imgflow_tools.samples import write_samples
 
     files = write_samples(directory)
@@ -116,102 +111,30 @@ def upload_all(
 
     def progress(done: int) -> None:
         if len(files) > 100 and (done // workers) % 25 == 1:
-            _log(f"{done}/{len(files)} uploaded")
+            log(f"{done}/{len(files)} uploaded")
 
     with requests.Session() as session:
         return paced_map(
             lambda p: upload(p, settings, session),
             files,
             workers=workers,
-            running=None if stack is None else lambda: _running(stack),
+            running=None if stack is None else lambda: running(stack),
             max_in_flight=max_in_flight,
             progress=progress,
         )
-
-
-# -- waiting ----------------------------------------------------------------------------------------------
-def _running(stack: stacks.Stack) -> int:
-    return running_executions(stack.client("stepfunctions"), stack.ingest_arn)
-
-
-def wait_quiet(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> None:
-    """Until no ingest execution runs and no delayed event is still to be delivered (twice in a row)."""
-    from imgflow_tools.local import faults
-
-    deadline = time.monotonic() + timeout_s
-    quiet = 0
-    while quiet < 2:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"executions still running after {timeout_s:.0f} s")
-        idle = _running(stack) == 0 and faults.get_remote(endpoint)["deliveries_in_flight"] == 0
-        quiet = quiet + 1 if idle else 0
-        time.sleep(0.3)
 
 
 # -- repair -----------------------------------------------------------------------------------------------
 def repair(stack: stacks.Stack, endpoint: str, *, timeout_s: float) -> list[dict[str, Any]]:
     """The scheduled repair, run now: stuck records (PENDING with an original, PROCESSING with no live
     run), then FAILED ones; returns the summaries."""
-    try:
-        run: Callable[..., dict[str, Any]] | None = importlib.import_module("imgflow_tools.ops.reprocess").run
-    except (ImportError, AttributeError):
-        run = None
     summaries = []
     requests_: list[dict[str, Any]] = [{"mode": "stuck", "older_than_s": 0}, {"mode": "failed"}]
     for request in requests_:
-        if run is not None and stack.reprocess_arn:
-            summary = run(stack, request)
-        else:
-            summary = _fallback_repair(stack, str(request["mode"]))
+        summary = reprocess.run(stack, request)
         summaries.append({"mode": request["mode"], **summary})
         wait_quiet(stack, endpoint, timeout_s=timeout_s)
     return summaries
-
-
-def _fallback_repair(stack: stacks.Stack, mode: str) -> dict[str, Any]:
-    """FALLBACK, until ``imgflow_tools.ops.reprocess`` (helper repro, issue 9) is on main: start the ingest
-    workflow again for each stuck or failed record whose original exists, with an upload event carrying a
-    newer sequencer (the claim then takes the record over). Not the repair's design; only so soak runs."""
-    from imgflow_tools.local.moto_adapter import new_sequencer, s3_object_created_event
-
-    repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
-    statuses = [Status.PENDING, Status.PROCESSING] if mode == "stuck" else [Status.FAILED]
-    sfn, s3 = stack.client("stepfunctions"), stack.client("s3")
-    started = 0
-    for status in statuses:
-        start_key = None
-        while True:
-            page = repo.by_status(status, start_key=start_key)
-            for item in page.items:
-                arn = item.get("execution_arn")
-                if arn and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                    continue
-                key = item.get("source_key") or keys.upload_key(item["owner"], item["image_id"])
-                try:
-                    head = s3.head_object(Bucket=stack.uploads_bucket, Key=key)
-                except Exception:  # never uploaded: not this fallback's business
-                    continue
-                event = s3_object_created_event(
-                    account="123456789012",
-                    region=stack.region or "us-east-1",
-                    bucket=stack.uploads_bucket,
-                    key=key,
-                    size=head["ContentLength"],
-                    etag=head["ETag"].strip('"'),
-                    version_id=None,
-                    reason="PutObject",
-                )
-                event["detail"]["object"]["sequencer"] = new_sequencer()
-                sfn.start_execution(
-                    stateMachineArn=stack.ingest_arn,
-                    name=f"repair-{item['image_id']}-{event['id'][:8]}",
-                    input=json.dumps(event),
-                )
-                started += 1
-            start_key = page.next_key
-            if not start_key:
-                break
-    return {"selected": started, "started": started, "fallback": True}
 
 
 # -- reading the outcome ----------------------------------------------------------------------------------
@@ -288,33 +211,6 @@ def read_outcome(
 
 
 # -- the run ----------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _stack(endpoint: str | None, settings: Settings) -> Iterator[tuple[stacks.Stack, str]]:
-    """The stack to soak: ``imgflow serve``'s at ``endpoint``, or a local one started in this process."""
-    if endpoint:
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION=stacks.LOCAL_REGION,
-        )
-        os.environ.pop("AWS_SESSION_TOKEN", None)
-        aws.client.cache_clear()
-        yield stacks.local(endpoint, settings), endpoint
-        return
-    from imgflow_tools.local import moto_adapter
-    from imgflow_tools.local.cloud import LocalCloud
-    from imgflow_tools.local.post_policy import S3PolicyGate
-
-    scale = float(os.environ.get("IMGFLOW_LOCAL_TIME_SCALE", DEFAULT_TIME_SCALE))
-    with (
-        contextlib.redirect_stdout(sys.stderr),
-        moto_adapter.time_scale(scale),
-        LocalCloud(settings=settings, middleware=S3PolicyGate.wrap()) as cloud,
-    ):
-        yield stacks.local(cloud.endpoint, settings), cloud.endpoint
-
-
 def soak(
     *,
     images: int,
@@ -332,11 +228,11 @@ def soak(
     settings = Settings.from_env()
     with (
         tempfile.TemporaryDirectory(prefix="imgflow-soak-") as tmp,
-        _stack(endpoint, settings) as (stack, url),
+        soak_stack(endpoint, settings) as (stack, url),
     ):
         files = soak_files(Path(tmp), corpus, settings)
         faults.set_remote(url, "off")
-        _log(f"baseline: {len(files)} distinct files, faults off")
+        log(f"baseline: {len(files)} distinct files, faults off")
         baseline = upload_all(files, settings, stack=stack, max_in_flight=max_in_flight)
         wait_quiet(stack, url, timeout_s=timeout_s)
         repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
@@ -349,133 +245,31 @@ def soak(
             # Even with no faults an overloaded machine can time a task out: the repair finishes those.
             repair(stack, url, timeout_s=timeout_s)
             expected = baseline_statuses()
-        _log("expected: " + ", ".join(f"{n}={s}" for n, s in expected.items()))
+        log("expected: " + ", ".join(f"{n}={s}" for n, s in expected.items()))
         chosen = list(itertools.islice(itertools.cycle(files), images))
         state = faults.set_remote(url, fault_spec, seed)
-        _log(f"{images} uploads with faults {state['spec']}")
+        log(f"{images} uploads with faults {state['spec']}")
         uploads = upload_all(chosen, settings, stack=stack, max_in_flight=max_in_flight)
         refused = [u for u in uploads if u.http_status >= 300]
         if refused:
-            _log(f"{len(refused)} uploads refused by the S3 endpoint (status {refused[0].http_status})")
+            log(f"{len(refused)} uploads refused by the S3 endpoint (status {refused[0].http_status})")
         wait_quiet(stack, url, timeout_s=timeout_s)
         state = faults.set_remote(url, "off")
-        _log("injected: " + ", ".join(f"{k}={v}" for k, v in sorted(state["injected"].items())))
+        log("injected: " + ", ".join(f"{k}={v}" for k, v in sorted(state["injected"].items())))
         before = read_outcome(stack, uploads, expected, histories=False)
-        _log(
+        log(
             f"before the repair: lost={before.lost} stuck={before.stuck} wrong={before.wrong} "
             + " ".join(f"{k}={v}" for k, v in sorted(before.statuses.items()))
         )
         # The repair runs on a schedule: run it again while a round leaves uploads unfinished (at most 3).
         for round_ in range(1, REPAIR_ROUNDS + 1):
             for summary in repair(stack, url, timeout_s=timeout_s):
-                _log(f"repair round {round_}: " + json.dumps(summary, default=str))
+                log(f"repair round {round_}: " + json.dumps(summary, default=str))
             left = read_outcome(stack, uploads, expected, histories=False)
             if not (left.lost or left.stuck):
                 break
         outcome = read_outcome(stack, uploads, expected)
-        _log("final statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(outcome.statuses.items())))
+        log("final statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(outcome.statuses.items())))
         for detail in outcome.details[:20]:
-            _log(detail)
+            log(detail)
     return outcome
-
-
-# -- command line -----------------------------------------------------------------------------------------
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "soak",
-        help="many uploads with AWS failing on purpose, then the repair; counts what went wrong",
-        description=(
-            "Upload N files (valid and hostile) through the presigned POST path with faults injected, wait, "
-            "turn faults off, run the repair (stuck, then failed), and read the outcome from the records. "
-            "The last line: soak uploads= records= lost= duplicated= stuck= wrong= retries= wall_s=."
-        ),
-    )
-    parser.add_argument("--images", type=int, default=100, metavar="N", help="uploads to make (default 100)")
-    parser.add_argument(
-        "--faults",
-        default=None,
-        metavar="SPEC",
-        help=f"fault setting, kinds s3 dynamodb lambda drop dup delay (default {DEFAULT_FAULTS}; 'off')",
-    )
-    parser.add_argument(
-        "--burst",
-        action="store_true",
-        help="all N uploads at once, faults off, validate/resize/extract_meta limited to --concurrency "
-        "(imgflow_tools/ops/burst.py); adds throttled= and drain_s= to the line",
-    )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=4,
-        metavar="C",
-        help="with --burst: reserved concurrency of the image tasks (default 4; as deployed: 20)",
-    )
-    parser.add_argument("--seed", type=int, help="seed of the faults (default: from SPEC, or 1)")
-    parser.add_argument(
-        "--endpoint",
-        metavar="URL",
-        help="soak the local stack of a running imgflow serve at this AWS endpoint (default: start one here)",
-    )
-    parser.add_argument("--corpus", type=Path, help="also upload the files of this folder (e.g. a corpus)")
-    parser.add_argument(
-        "--max-in-flight",
-        type=int,
-        default=16,
-        metavar="K",
-        help="upload while fewer than K executions run (default 16; 0: no cap)",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=1800.0, metavar="S", help="seconds to wait per phase"
-    )
-    return parser
-
-
-def run(args: argparse.Namespace) -> int:
-    """Exit status 0 when nothing was lost, duplicated, stuck or wrong."""
-    from imgflow_tools.local.faults import FaultSpecError
-
-    if args.images < 1:
-        print("imgflow soak: --images must be at least 1", file=sys.stderr)
-        return 2
-    if args.burst:
-        return _run_burst(args)
-    started = time.monotonic()
-    try:
-        outcome = soak(
-            images=args.images,
-            fault_spec=args.faults or DEFAULT_FAULTS,
-            seed=args.seed,
-            endpoint=args.endpoint,
-            corpus=args.corpus,
-            timeout_s=args.timeout,
-            max_in_flight=args.max_in_flight,
-        )
-    except (FaultSpecError, stacks.StackNotFound, TimeoutError) as exc:
-        print(f"imgflow soak: {exc}", file=sys.stderr)
-        return 2
-    print(outcome.soak_line(time.monotonic() - started), flush=True)
-    return 0 if outcome.ok else 1
-
-
-def _run_burst(args: argparse.Namespace) -> int:
-    """``--burst``: exit status 0 when nothing was lost, duplicated, stuck, wrong, or FAILED by throttling."""
-    from imgflow_tools.ops import burst
-
-    if args.faults not in (None, "off"):
-        print("imgflow soak: --burst runs with faults off (the limit is the fault)", file=sys.stderr)
-        return 2
-    try:
-        report = burst.soak_burst(
-            images=args.images,
-            concurrency=args.concurrency,
-            endpoint=args.endpoint,
-            corpus=args.corpus,
-            timeout_s=args.timeout,
-            log=_log,
-        )
-    except (stacks.StackNotFound, TimeoutError, ValueError) as exc:
-        print(f"imgflow soak: {exc}", file=sys.stderr)
-        return 2
-    _log(report.details())
-    print(report.line(), flush=True)
-    return 0 if report.ok else 1

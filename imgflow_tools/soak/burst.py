@@ -33,7 +33,9 @@ from imgflow.uploads import content_type_for, presign_upload
 from imgflow.workflow.functions import TASKS, reserved_concurrency
 from imgflow_tools.local.cloud import function_name
 from imgflow_tools.ops import stack as stacks
-from imgflow_tools.ops.tally import Tally
+from imgflow_tools.soak import soak
+from imgflow_tools.soak.stack import soak_stack, wait_quiet
+from imgflow_tools.soak.tally import Tally
 
 OWNER = "burst"
 #: Task timeouts of an in-process burst, stretched (moto_adapter 8.).
@@ -283,7 +285,6 @@ def soak_burst(
     import tempfile
 
     from imgflow_tools.local import faults, moto_adapter
-    from imgflow_tools.ops import soak
 
     settings = Settings.from_env()
     # An in-process stack runs every handler of the burst in this process: task timeouts measure the wait for
@@ -292,14 +293,14 @@ def soak_burst(
     with (
         moto_adapter.time_scale(timeouts, variable="IMGFLOW_LOCAL_TASK_TIMEOUT_SCALE"),
         tempfile.TemporaryDirectory(prefix="imgflow-burst-") as tmp,
-        soak._stack(endpoint, settings) as (stack, url),
+        soak_stack(endpoint, settings) as (stack, url),
     ):
         faults.set_remote(url, "off")
         distinct = soak.soak_files(Path(tmp), corpus, settings)
         log(f"baseline: {len(distinct)} distinct files, one at a time through the limit")
         set_concurrency(stack, concurrency)
         baseline = soak.upload_all(distinct, settings)
-        soak.wait_quiet(stack, url, timeout_s=timeout_s)
+        wait_quiet(stack, url, timeout_s=timeout_s)
         repo = ImageRepository(stack.table_name, client=stack.client("dynamodb"))
         expected = {u.file.name: str((repo.get(u.image_id) or {}).get("status", "MISSING")) for u in baseline}
         log("expected: " + ", ".join(f"{n}={s}" for n, s in expected.items()))

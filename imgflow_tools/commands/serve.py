@@ -1,0 +1,44 @@
+"""``imgflow serve``: the API, the web page and the local AWS endpoint until interrupted
+(``imgflow_tools.local.server``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+
+from imgflow_tools.commands import Subparsers
+from imgflow_tools.local.schedule import DEFAULT_PERIOD_S as DEFAULT_REPAIR_S
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("serve", help="run the API and the local AWS endpoint until interrupted")
+    parser.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
+    parser.add_argument(
+        "--s3-port", type=int, default=None, help="local AWS endpoint port (default: API port + 1, or any)"
+    )
+    parser.add_argument("--user", default="local", help="user of the token printed at start")
+    parser.add_argument("--json", action="store_true", help="print one JSON line with endpoints and token")
+    parser.add_argument(
+        "--repair-every",
+        type=float,
+        default=float(os.environ.get("IMGFLOW_REPAIR_EVERY_S", DEFAULT_REPAIR_S)),
+        metavar="S",
+        help="reprocess stuck and failed images every S seconds, as the AWS schedule does (0: off; "
+        f"default {DEFAULT_REPAIR_S}, or IMGFLOW_REPAIR_EVERY_S)",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from imgflow_tools.local.server import serve  # starts moto: only when the command runs
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop
+    s3_port = args.s3_port if args.s3_port is not None else (args.port + 1 if args.port else 0)
+    return serve(
+        port=args.port,
+        s3_port=s3_port,
+        user=args.user,
+        as_json=args.json,
+        repair_every_s=args.repair_every,
+    )

@@ -1,0 +1,114 @@
+"""``imgflow soak``: many uploads with AWS failing on purpose, then the repair; or with ``--burst``, all at
+once through a small concurrency limit (``imgflow_tools.soak``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from imgflow_tools.commands import Subparsers
+from imgflow_tools.ops import stack as stacks
+from imgflow_tools.soak import soak
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "soak",
+        help="many uploads with AWS failing on purpose, then the repair; counts what went wrong",
+        description=(
+            "Upload N files (valid and hostile) through the presigned POST path with faults injected, wait, "
+            "turn faults off, run the repair (stuck, then failed), and read the outcome from the records. "
+            "The last line: soak uploads= records= lost= duplicated= stuck= wrong= retries= wall_s=."
+        ),
+    )
+    parser.add_argument("--images", type=int, default=100, metavar="N", help="uploads to make (default 100)")
+    parser.add_argument(
+        "--faults",
+        default=None,
+        metavar="SPEC",
+        help=f"fault setting, kinds s3 dynamodb lambda drop dup delay (default {soak.DEFAULT_FAULTS}; 'off')",
+    )
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="all N uploads at once, faults off, validate/resize/extract_meta limited to --concurrency "
+        "(imgflow_tools/soak/burst.py); adds throttled= and drain_s= to the line",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="C",
+        help="with --burst: reserved concurrency of the image tasks (default 4; as deployed: 20)",
+    )
+    parser.add_argument("--seed", type=int, help="seed of the faults (default: from SPEC, or 1)")
+    parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="soak the local stack of a running imgflow serve at this AWS endpoint (default: start one here)",
+    )
+    parser.add_argument("--corpus", type=Path, help="also upload the files of this folder (e.g. a corpus)")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=16,
+        metavar="K",
+        help="upload while fewer than K executions run (default 16; 0: no cap)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, metavar="S", help="seconds to wait per phase"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit status 0 when nothing was lost, duplicated, stuck or wrong."""
+    from imgflow_tools.local.faults import FaultSpecError
+
+    if args.images < 1:
+        print("imgflow soak: --images must be at least 1", file=sys.stderr)
+        return 2
+    if args.burst:
+        return _run_burst(args)
+    started = time.monotonic()
+    try:
+        outcome = soak.soak(
+            images=args.images,
+            fault_spec=args.faults or soak.DEFAULT_FAULTS,
+            seed=args.seed,
+            endpoint=args.endpoint,
+            corpus=args.corpus,
+            timeout_s=args.timeout,
+            max_in_flight=args.max_in_flight,
+        )
+    except (FaultSpecError, stacks.StackNotFound, TimeoutError) as exc:
+        print(f"imgflow soak: {exc}", file=sys.stderr)
+        return 2
+    print(outcome.soak_line(time.monotonic() - started), flush=True)
+    return 0 if outcome.ok else 1
+
+
+def _run_burst(args: argparse.Namespace) -> int:
+    """``--burst``: exit status 0 when nothing was lost, duplicated, stuck, wrong, or FAILED by throttling."""
+    from imgflow_tools.soak import burst  # loads moto: only when the command runs
+
+    if args.faults not in (None, "off"):
+        print("imgflow soak: --burst runs with faults off (the limit is the fault)", file=sys.stderr)
+        return 2
+    try:
+        report = burst.soak_burst(
+            images=args.images,
+            concurrency=args.concurrency,
+            endpoint=args.endpoint,
+            corpus=args.corpus,
+            timeout_s=args.timeout,
+            log=soak.log,
+        )
+    except (stacks.StackNotFound, TimeoutError, ValueError) as exc:
+        print(f"imgflow soak: {exc}", file=sys.stderr)
+        return 2
+    soak.log(report.details())
+    print(report.line(), flush=True)
+    return 0 if report.ok else 1

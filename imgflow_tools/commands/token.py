@@ -1,0 +1,25 @@
+"""``imgflow token``: a bearer token for a local user of ``imgflow serve`` (``imgflow_tools.tokens``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from imgflow_tools import tokens
+from imgflow_tools.commands import Subparsers
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("token", help="print a bearer token for a local user of imgflow serve")
+    parser.add_argument("name", help="user name (the owner of the images): [A-Za-z0-9_-]{1,128}")
+    parser.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        print(tokens.issue(args.name, key=tokens.local_key(), ttl_s=args.ttl))
+    except ValueError as exc:
+        print(f"imgflow token: {exc}", file=sys.stderr)
+        return 2
+    return 0
