@@ -7,11 +7,12 @@ import argparse
 import json
 import sys
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from imgflow_tools.commands import Subparsers
 from imgflow_tools.ops import runs
 from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.errors import CommandError
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -49,22 +50,16 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        stack = stacks.from_arguments(args)
-        if args.runs_command == "show":
-            return _show(stack, args)
-        return _list(stack, args)
-    except (stacks.StackNotFound, runs.NotFound) as exc:
-        print(f"imgflow runs: {exc}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as exc:
-        print(f"imgflow runs: {exc}", file=sys.stderr)
-        return 1
+    """0; 1 when nothing matches (``runs.NotFound``); misuse and an unreachable stack: ``cli.main``."""
+    if args.runs_command != "show" and args.limit < 1:
+        raise CommandError("--limit must be at least 1", "see `imgflow runs --help`")
+    stack = stacks.from_arguments(args)
+    if args.runs_command == "show":
+        return _show(stack, args)
+    return _list(stack, args)
 
 
 def _list(stack: stacks.Stack, args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise runs.NotFound("--limit must be at least 1")
     sfn = stack.client("stepfunctions")
     if args.image:
         arns = runs.image_runs(stack, args.image)[1]

@@ -17,6 +17,7 @@ from imgflow.records import table as t
 from imgflow.records.repository import recent_runs
 from imgflow.workflow import history
 from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.errors import CommandError
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 #: Record fields shown by ``runs show`` (index keys and the like left out).
@@ -28,8 +29,11 @@ def timeline(sfn_client: Any, execution_arn: str) -> dict[str, Any]:
     return history.timeline(sfn_client, execution_arn)
 
 
-class NotFound(Exception):
-    """Nothing matches what the operator asked for (a one-line message)."""
+class NotFound(CommandError):
+    """Nothing matches what the operator asked for (a one-line message; exit status 1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "`imgflow runs` lists the recent ones", status=1)
 
 
 # -- finding executions ----------------------------------------------------------------------------------

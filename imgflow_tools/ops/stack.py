@@ -8,8 +8,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from imgflow.config import Settings
+from imgflow_tools.ops.errors import SERVE_HINT, CommandError
 
 #: Names the local mode deploys (``imgflow_tools.local.cloud``); a deployed stack gives its own through
 #: outputs.
@@ -29,8 +31,8 @@ _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeo
 _PROBE = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=3, read_timeout=30)
 
 
-class StackNotFound(Exception):
-    """The stack, or one of its resources, could not be found (a one-line message for the CLI)."""
+class StackNotFound(CommandError):
+    """The stack, or one of its resources, could not be found (a one-line message and hint for the CLI)."""
 
 
 @dataclass
@@ -78,26 +80,36 @@ def local(endpoint: str, settings: Settings | None = None) -> Stack:
     try:
         machines = stack._new_client("stepfunctions", _PROBE).list_state_machines()["stateMachines"]
     except Exception as exc:  # connection refused, not a moto server, ...
-        raise StackNotFound(f"no imgflow stack answers at {endpoint}: {exc}") from exc
+        raise StackNotFound(f"no imgflow stack answers at {endpoint}", SERVE_HINT) from exc
     by_name = {m["name"]: m["stateMachineArn"] for m in machines}
     stack.ingest_arn = by_name.get(LOCAL_STATE_MACHINES["ingest"], "")
     stack.reprocess_arn = by_name.get(LOCAL_STATE_MACHINES["reprocess"], "")
     if not stack.ingest_arn:
-        raise StackNotFound(f"no imgflow state machine at {endpoint} (is it an imgflow serve endpoint?)")
+        raise StackNotFound(
+            f"no imgflow state machine at {endpoint}", "is it the AWS endpoint `imgflow serve` prints?"
+        )
     return stack
 
 
 def deployed(stack_name: str, region: str | None = None) -> Stack:
     """A deployed stack, found by its CloudFormation outputs (AWS credentials from the environment)."""
-    cfn = boto3.session.Session(region_name=region).client("cloudformation", config=_CONFIG)
+    # No region or no credentials: botocore's own errors, which ``errors.explain`` answers in one line.
+    cfn = boto3.session.Session(region_name=region).client("cloudformation", config=_PROBE)
     try:
         described = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except Exception as exc:
-        raise StackNotFound(f"stack {stack_name}: {exc}") from exc
+    except ClientError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        raise StackNotFound(
+            f"no stack {stack_name} in {cfn.meta.region_name}",
+            "deploy it, or pass --stack NAME and --region, or --endpoint for a local stack",
+        ) from exc
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     missing = [k for k in OUTPUTS if k not in outputs]
     if missing:
-        raise StackNotFound(f"stack {stack_name} has no output(s) {', '.join(missing)}")
+        raise StackNotFound(
+            f"stack {stack_name} has no output(s) {', '.join(missing)}", "is it an imgflow stack?"
+        )
     return Stack(**{OUTPUTS[k]: outputs[k] for k in OUTPUTS}, region=cfn.meta.region_name)
 
 
