@@ -4,13 +4,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import sys
+import re
 from typing import Any
 
 from imgflow_tools.commands import Subparsers
 from imgflow_tools.ops import reprocess
 from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.errors import CommandError
+from tasks.reprocess import selection
+
+#: The request's fields as the command's options (for the Select step's messages).
+_OPTIONS = {"older_than_s": "--older-than", "max_images": "--max-images", "run_id": "--run-id"} | {
+    name: f"--{name}" for name in ("mode", "owner", "since", "until")
+}
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -48,20 +56,28 @@ def request_from(args: argparse.Namespace) -> dict[str, Any]:
     return request
 
 
+def checked(request: dict[str, Any]) -> dict[str, Any]:
+    """``request`` if the reprocess workflow's Select step would take it (the same function), else a
+    ``CommandError`` naming the option: a bad request never starts a run."""
+    try:
+        selection.parse_request(request)
+    except selection.InvalidReprocessRequest as exc:
+        message = re.sub(r"\b(" + "|".join(_OPTIONS) + r")\b", lambda m: _OPTIONS[m.group(1)], str(exc))
+        raise CommandError(message, "see `imgflow reprocess --help`") from exc
+    return request
+
+
 def run(args: argparse.Namespace) -> int:
     """``imgflow reprocess``: 0 if the run succeeded and no image ended FAILED, 1 if one did, 2 on misuse."""
+    request = checked(request_from(args))
+    stack = stacks.from_arguments(args)
     try:
-        stack = stacks.from_arguments(args)
-    except stacks.StackNotFound as exc:
-        print(f"imgflow reprocess: {exc}", file=sys.stderr)
-        return 2
-    bar = reprocess.ProgressBar()
-    try:
-        summary = reprocess.run(stack, request_from(args), progress=bar)
+        with contextlib.closing(reprocess.ProgressBar()) as bar:  # the progress line ends before a message
+            summary = reprocess.run(stack, request, progress=bar)
     except reprocess.ReprocessFailed as exc:
-        bar.close()
-        print(f"imgflow reprocess: {exc}", file=sys.stderr)
-        return 2 if "InvalidReprocessRequest" in str(exc) else 1
-    bar.close()
+        invalid = "InvalidReprocessRequest" in str(exc)
+        raise CommandError(
+            str(exc), "see `imgflow runs --status FAILED`", status=2 if invalid else 1
+        ) from exc
     print(json.dumps(summary) if args.json else reprocess.format_summary(summary))
     return 1 if summary.get("failed") else 0

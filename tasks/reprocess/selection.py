@@ -70,9 +70,9 @@ class Request:
         if since and until and since > until:
             raise InvalidReprocessRequest("since is after until")
         older, limit = raw.get("older_than_s"), raw.get("max_images")
-        for name, value in (("older_than_s", older), ("max_images", limit)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise InvalidReprocessRequest(f"{name} must be a non-negative integer")
+        for name, value, least in (("older_than_s", older, 0), ("max_images", limit, 1)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+                raise InvalidReprocessRequest(f"{name} must be an integer of at least {least}")
         return cls(
             mode=mode,
             run_id=run_id(str(raw.get("run_id") or default_run_id)),
@@ -82,6 +82,12 @@ class Request:
             older_than_s=older,
             max_images=limit,
         )
+
+
+def parse_request(raw: dict[str, Any], default_run_id: str = "run") -> Request:
+    """The checked request (``InvalidReprocessRequest`` says what is wrong): what the Select step runs on,
+    and what ``imgflow reprocess`` checks before it starts a run."""
+    return Request.parse(raw, default_run_id)
 
 
 def _timestamp(value: Any, name: str) -> str | None:

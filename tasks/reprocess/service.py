@@ -57,7 +57,7 @@ def select(
     settings: Settings,
 ) -> dict[str, Any]:
     """Select the images, write the manifest (or reuse the one of a restarted run), return the run."""
-    request = sel.Request.parse(raw_request, default_run_id=execution_name)
+    request = sel.parse_request(raw_request, default_run_id=execution_name)
     bucket = settings.renditions_bucket
     key = sel.manifest_key(request.run_id)
     info_key = key.replace("manifest.json", "selection.json")

@@ -57,11 +57,12 @@ def test_child_execution_names_are_deterministic_and_valid() -> None:
         ({"mode": "failed", "since": "2026-02-01", "until": "2026-01-01"}, "since is after until"),
         ({"mode": "stuck", "older_than_s": -1}, "older_than_s"),
         ({"mode": "all", "max_images": "10"}, "max_images"),
+        ({"mode": "all", "max_images": 0}, "max_images must be an integer of at least 1"),
     ],
 )
 def test_a_bad_request_is_refused_with_its_reason(raw: dict[str, object], message: str) -> None:
     with pytest.raises(sel.InvalidReprocessRequest, match=message):
-        sel.Request.parse(raw, default_run_id="r")
+        sel.parse_request(raw, default_run_id="r")
 
 
 def test_a_request_in_the_table_format() -> None:
