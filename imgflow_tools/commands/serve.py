@@ -9,6 +9,7 @@ import signal
 
 from imgflow_tools.commands import Subparsers
 from imgflow_tools.local.schedule import DEFAULT_PERIOD_S as DEFAULT_REPAIR_S
+from imgflow_tools.ops.errors import CommandError
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -31,6 +32,11 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    for option, port in (("--port", args.port), ("--s3-port", args.s3_port)):
+        if port is not None and not 0 <= port <= 65535:
+            raise CommandError(f"{option} {port} is no port", "0 (any free port) to 65535")
+    if args.repair_every < 0:
+        raise CommandError("--repair-every must be 0 (off) or more", "see `imgflow serve --help`")
     from imgflow_tools.local.server import serve  # starts moto: only when the command runs
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop

@@ -4,12 +4,11 @@ once through a small concurrency limit (``imgflow_tools.soak``)."""
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from imgflow_tools.commands import Subparsers
-from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.errors import CommandError
 from imgflow_tools.soak import soak
 
 
@@ -63,29 +62,52 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def check(args: argparse.Namespace) -> None:
+    """The options, before anything starts (``CommandError`` names the wrong one)."""
+    hint = "see `imgflow soak --help`"
+    if args.images < 1:
+        raise CommandError("--images must be at least 1", hint)
+    if args.concurrency < 1:
+        raise CommandError("--concurrency must be at least 1", hint)
+    if args.max_in_flight < 0:
+        raise CommandError("--max-in-flight must be 0 (no cap) or more", hint)
+    if args.timeout <= 0:
+        raise CommandError("--timeout must be above 0", hint)
+    if args.corpus is not None and not args.corpus.is_dir():
+        raise CommandError(f"--corpus {args.corpus} is no folder", "name a folder of files to upload too")
+    if args.burst and args.faults not in (None, "off"):
+        raise CommandError(
+            "--burst runs with faults off", "the concurrency limit is the fault: drop --faults"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Exit status 0 when nothing was lost, duplicated, stuck or wrong."""
-    from imgflow_tools.local.faults import FaultSpecError
+    from imgflow_tools.local.faults import FaultSpec, FaultSpecError
 
-    if args.images < 1:
-        print("imgflow soak: --images must be at least 1", file=sys.stderr)
-        return 2
+    check(args)
     if args.burst:
         return _run_burst(args)
+    fault_spec = args.faults or soak.DEFAULT_FAULTS
+    try:
+        FaultSpec.parse(fault_spec, args.seed)
+    except FaultSpecError as exc:
+        raise CommandError(
+            f"--faults {fault_spec}: {exc}", "e.g. s3=0.2,dynamodb=0.1,dup=0.3 or off"
+        ) from exc
     started = time.monotonic()
     try:
         outcome = soak.soak(
             images=args.images,
-            fault_spec=args.faults or soak.DEFAULT_FAULTS,
+            fault_spec=fault_spec,
             seed=args.seed,
             endpoint=args.endpoint,
             corpus=args.corpus,
             timeout_s=args.timeout,
             max_in_flight=args.max_in_flight,
         )
-    except (FaultSpecError, stacks.StackNotFound, TimeoutError) as exc:
-        print(f"imgflow soak: {exc}", file=sys.stderr)
-        return 2
+    except TimeoutError as exc:
+        raise CommandError(str(exc), "a larger --timeout, or fewer --images") from exc
     print(outcome.soak_line(time.monotonic() - started), flush=True)
     return 0 if outcome.ok else 1
 
@@ -94,9 +116,6 @@ def _run_burst(args: argparse.Namespace) -> int:
     """``--burst``: exit status 0 when nothing was lost, duplicated, stuck, wrong, or FAILED by throttling."""
     from imgflow_tools.soak import burst  # loads moto: only when the command runs
 
-    if args.faults not in (None, "off"):
-        print("imgflow soak: --burst runs with faults off (the limit is the fault)", file=sys.stderr)
-        return 2
     try:
         report = burst.soak_burst(
             images=args.images,
@@ -106,9 +125,8 @@ def _run_burst(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
             log=soak.log,
         )
-    except (stacks.StackNotFound, TimeoutError, ValueError) as exc:
-        print(f"imgflow soak: {exc}", file=sys.stderr)
-        return 2
+    except TimeoutError as exc:
+        raise CommandError(str(exc), "a larger --timeout, or fewer --images") from exc
     soak.log(report.details())
     print(report.line(), flush=True)
     return 0 if report.ok else 1

@@ -33,6 +33,7 @@ from imgflow.uploads import content_type_for, presign_upload
 from imgflow.workflow.functions import TASKS, reserved_concurrency
 from imgflow_tools.local.cloud import function_name
 from imgflow_tools.ops import stack as stacks
+from imgflow_tools.ops.errors import CommandError
 from imgflow_tools.soak import soak
 from imgflow_tools.soak.stack import soak_stack, wait_quiet
 from imgflow_tools.soak.tally import Tally
@@ -141,7 +142,7 @@ def set_concurrency(stack: stacks.Stack, limit: int | None) -> None:
     """Reserve the image tasks' concurrency of a local stack at ``limit`` (None: as deployed), as the CDK
     app would, through the Lambda API (so it works on ``imgflow serve``'s stack too)."""
     if not stack.is_local:
-        raise ValueError("a burst changes reserved concurrency: local stacks only")
+        raise CommandError("a burst changes reserved concurrency: local stacks only", "pass --endpoint")
     lam = stack.client("lambda")
     for spec in TASKS:
         reserved = reserved_concurrency(spec, limit)
