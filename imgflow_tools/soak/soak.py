@@ -247,7 +247,10 @@ def soak(
             expected = baseline_statuses()
         log("expected: " + ", ".join(f"{n}={s}" for n, s in expected.items()))
         chosen = list(itertools.islice(itertools.cycle(files), images))
+        # The endpoint counts injections since it started (a serve may have run soaks before): count this
+        # soak's from a snapshot taken as its faults go on.
         state = faults.set_remote(url, fault_spec, seed)
+        earlier = Counter(state["injected"])
         log(f"{images} uploads with faults {state['spec']}")
         uploads = upload_all(chosen, settings, stack=stack, max_in_flight=max_in_flight)
         refused = [u for u in uploads if u.http_status >= 300]
@@ -255,7 +258,8 @@ def soak(
             log(f"{len(refused)} uploads refused by the S3 endpoint (status {refused[0].http_status})")
         wait_quiet(stack, url, timeout_s=timeout_s)
         state = faults.set_remote(url, "off")
-        log("injected: " + ", ".join(f"{k}={v}" for k, v in sorted(state["injected"].items())))
+        injected = Counter(state["injected"]) - earlier
+        log("injected: " + (", ".join(f"{k}={v}" for k, v in sorted(injected.items())) or "nothing"))
         before = read_outcome(stack, uploads, expected, histories=False)
         log(
             f"before the repair: lost={before.lost} stuck={before.stuck} wrong={before.wrong} "
