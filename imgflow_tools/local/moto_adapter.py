@@ -43,6 +43,7 @@ The code runs in this order; each section that changes moto has its own ``_insta
    ``IMGFLOW_LOCAL_TASK_TIMEOUT_SCALE`` (default 1) stretches the ASL's TimeoutSeconds by that factor.
 9. The engine logs every exception it evaluates at ERROR, also those the ASL handles (``IsPresent`` on a
    missing path): that logger is raised to CRITICAL; failures that matter are in the execution's history.
+   The parser's warning that ``ToleratedFailurePercentagePath`` has no effect (on every start) is dropped.
 10. Behind the S3 POST-policy gate (``imgflow_tools/local/post_policy.py``, which installs this one), moto
    stores a POST Object only into the bucket the gate checked (``guard_s3_post_object``).
 """
@@ -651,8 +652,20 @@ def _install_concurrency() -> None:
 ENGINE_ERROR_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
 
 
+#: moto's ASL parser warns, for every definition it parses, that ``ToleratedFailurePercentagePath`` has no
+#: effect (reprocess.asl.json has one; moto ignores it, AWS applies it): that one message is dropped, any
+#: other warning of the parser still shows.
+PARSER_LOGGER = "moto.stepfunctions.parser.asl.parse.preprocessor"
+TOLERATED_PATH_WARNING = "ToleratedFailurePercentagePath declarations currently have no effect"
+
+
+def _not_tolerated_path_warning(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(TOLERATED_PATH_WARNING)
+
+
 def _install_quiet_engine() -> None:
     logging.getLogger(ENGINE_ERROR_LOGGER).setLevel(logging.CRITICAL)
+    logging.getLogger(PARSER_LOGGER).addFilter(_not_tolerated_path_warning)
 
 
 # -- 10. POST Object behind the policy gate (installed by the gate, not by ``install``) ----------------
