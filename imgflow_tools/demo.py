@@ -10,6 +10,7 @@ import contextlib
 import json
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from imgflow.records.table import FINAL_STATUSES
 from imgflow.uploads import content_type_for, presign_upload
 from imgflow_tools.local.cloud import LocalCloud
 from imgflow_tools.local.post_policy import S3PolicyGate
+from imgflow_tools.ops.errors import CommandError
 from imgflow_tools.pacing import DEMO_MAX_IN_FLIGHT, paced_map, running_executions
 from imgflow_tools.samples import write_samples
 
@@ -50,6 +52,14 @@ def input_files(directory: Path) -> list[Path]:
         and not p.name.startswith(SKIPPED_PREFIXES)
         and not any(part.startswith(".") for part in p.relative_to(directory).parts)
     )
+
+
+def files_of(paths: Iterable[Path]) -> list[Path]:
+    """The files named, and the uploadable files under the folders named (``input_files``), in order, once."""
+    files: dict[Path, None] = {}
+    for path in paths:
+        files.update(dict.fromkeys(input_files(path) if path.is_dir() else [path]))
+    return list(files)
 
 
 def upload(path: Path, cloud: LocalCloud, session: requests.Session) -> Upload:
@@ -134,10 +144,14 @@ def result_row(up: Upload, record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Every line the demo prints fits a terminal this wide.
+WIDTH = 100
+
+
 def _camera(exif: dict[str, Any] | None) -> str:
     if not exif:
         return ""
-    return " ".join(x for x in (exif.get("make"), exif.get("model")) if x)[:28]
+    return " ".join(x for x in (exif.get("make"), exif.get("model")) if x)[:40]
 
 
 def _gps(exif: dict[str, Any] | None) -> str:
@@ -148,16 +162,18 @@ def _gps(exif: dict[str, Any] | None) -> str:
 
 
 def _why(row: dict[str, Any]) -> str:
-    """``code: message`` of a rejection or failure (the last column: long messages stay readable)."""
+    """``code: message`` of a rejection or failure."""
     error = row["error"] or {}
     code = row["reason"] or error.get("type") or ""
     message = error.get("message") or ""
-    return f"{code}: {message}"[:160] if code and message and message != code else code
+    return f"{code}: {message}"[:300] if code and message and message != code else code
 
 
 #: The table's columns (the README names them): size is the display size, after EXIF orientation;
 #: renditions are the distinct sizes made; run s is the execution's duration (see ``table_notes``).
-TABLE_COLUMNS = ("file", "status", "size", "renditions", "camera", "taken at", "GPS", "run s", "reason")
+TABLE_COLUMNS = ("file", "status", "size", "renditions", "run s")
+#: What a row may have on indented lines under it, each as ``name: value`` (the README names them too).
+ROW_DETAILS = ("camera", "taken at", "GPS", "reason")
 
 
 def shared_encodings(row: dict[str, Any]) -> list[list[str]]:
@@ -189,30 +205,49 @@ def table_notes(rows: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def _shorten(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: the middle of a long name gives way to '...'."""
+    if len(text) <= width:
+        return text
+    head = (width - 3) // 2
+    return text[:head] + "..." + text[len(text) - (width - 3 - head) :]
+
+
+def _details(row: dict[str, Any]) -> list[str]:
+    """The indented lines under a row: camera, taken at and GPS (as many on a line as fit), the reason."""
+    exif = row["exif"] or {}
+    found = zip(ROW_DETAILS, (_camera(exif), exif.get("taken_at") or "", _gps(exif), _why(row)), strict=True)
+    lines: list[str] = []
+    for name, value in found:
+        item = f"{name}: {value}"
+        if name == "reason" and value:
+            lines += textwrap.wrap(item, WIDTH - 4, subsequent_indent="  ")
+        elif value and lines and len(lines[-1]) + 2 + len(item) <= WIDTH - 4:
+            lines[-1] += "  " + item
+        elif value:
+            lines.append(item[: WIDTH - 4])
+    return ["    " + line for line in lines]
+
+
 def format_table(rows: Iterable[dict[str, Any]]) -> str:
-    header = TABLE_COLUMNS
-    lines = [header]
+    """One line per file (``TABLE_COLUMNS``), its details indented under it; no line wider than ``WIDTH``."""
+    rows = list(rows)
+    lines: list[tuple[str, ...]] = [TABLE_COLUMNS]
     for row in rows:
         size = f"{row['width']}x{row['height']}" if row["width"] else ""
         rends = " ".join(dict.fromkeys(f"{r['width']}x{r['height']}" for r in row["renditions"]))
-        exif = row["exif"]
-        lines.append(
-            (
-                Path(row["file"]).name[:34],
-                row["status"] or "",
-                size,
-                rends,
-                _camera(exif),
-                ((exif or {}).get("taken_at") or "")[:25],
-                _gps(exif),
-                f"{row['duration_s']:.2f}" if row["duration_s"] is not None else "",
-                _why(row),
-            )
-        )
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    )
+        seconds = f"{row['duration_s']:.2f}" if row["duration_s"] is not None else ""
+        lines.append((Path(row["file"]).name, row["status"] or "", size, rends, seconds))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(TABLE_COLUMNS))]
+    # The file column gives way when the others need the room (long names keep their start and end).
+    widths[0] = max(12, min(widths[0], WIDTH - sum(widths[1:]) - 2 * (len(widths) - 1)))
+    out = []
+    for i, line in enumerate(lines):
+        cells = (_shorten(line[0], widths[0]), *line[1:])
+        out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()[:WIDTH])
+        if i:
+            out += _details(rows[i - 1])
+    return "\n".join(out)
 
 
 def write_out(out: Path, cloud: LocalCloud, rows: list[dict[str, Any]]) -> str:
@@ -248,18 +283,21 @@ def upload_paced(files: list[Path], cloud: LocalCloud, session: requests.Session
     )
 
 
-def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout: float = 600.0) -> int:
-    """The main job. Exit status 0 when every file reached a final record."""
+def run_demo(paths: list[Path], *, as_json: bool, out: Path | None, timeout: float = 600.0) -> int:
+    """The main job: the files and folders of ``paths`` (none: the generated samples). Exit status 0 when
+    every file reached a final record."""
     with tempfile.TemporaryDirectory(prefix="imgflow-demo-") as tmp:
-        if directory is None:
+        if not paths:
             files = write_samples(Path(tmp) / "samples")
             print(f"imgflow demo: {len(files)} generated sample images", file=sys.stderr)
         else:
-            files = input_files(directory)
-            print(f"imgflow demo: {len(files)} files from {directory}", file=sys.stderr)
-        if not files:
-            print("no files to send", file=sys.stderr)
-            return 2
+            files = files_of(paths)
+            named = str(paths[0]) + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
+            if not files:
+                raise CommandError(
+                    f"no files to send in {named}", "name image files, or folders that hold some"
+                )
+            print(f"imgflow demo: {len(files)} files from {named}", file=sys.stderr)
         started = time.monotonic()
         # Whatever runs in-process prints to stderr; stdout carries only the results (the --json contract).
         # The S3 endpoint enforces presigned POST policies as S3 does (moto alone accepts anything).
@@ -279,7 +317,7 @@ def run_demo(directory: Path | None, *, as_json: bool, out: Path | None, timeout
                 print(json.dumps(row))
         else:
             print(format_table(rows))
-            print("\n".join(["", *table_notes(rows)]))
+            print("\n".join(["", *(textwrap.fill(note, WIDTH) for note in table_notes(rows))]))
         final = sum(1 for r in rows if r["status"] in FINAL_STATUSES)
         print(
             f"{final}/{len(rows)} files reached a final record in {time.monotonic() - started:.1f}s"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from imgflow_tools.demo import TABLE_COLUMNS, format_table, shared_encodings, table_notes
+from imgflow_tools.demo import ROW_DETAILS, TABLE_COLUMNS, WIDTH, format_table, shared_encodings, table_notes
 from tests.conftest import REPO
 
 
@@ -47,9 +47,30 @@ def test_shared_encodings_are_named_and_explained() -> None:
 
 def test_the_readme_names_the_tables_columns() -> None:
     readme = " ".join((REPO / "README.md").read_text().split())
-    match = re.search(r"The table's columns are `([^`]+)`", readme)
-    assert match, "the README names the demo table's columns"
+    match = re.search(r"The table's columns are `([^`]+)`.*? its details `([^`]+)`", readme)
+    assert match, "the README names the demo table's columns and a row's details"
     assert tuple(c.strip() for c in match.group(1).split(",")) == TABLE_COLUMNS
+    assert tuple(c.strip() for c in match.group(2).split(",")) == ROW_DETAILS
+
+
+def test_the_table_fits_its_width_with_long_names_exif_and_reasons() -> None:
+    row = _row("a-very-long-file-name-from-a-camera-roll-" * 3 + ".jpg", [("thumb", 256, "t.jpg")])
+    row["exif"] = {
+        "make": "Canon",
+        "model": "Canon EOS R6 Mark II with a very long model name",
+        "taken_at": "2024-06-01T12:34:56+02:00",
+        "gps": {"lat": -33.856784, "lon": 151.215297},
+    }
+    rejected = {**_row("truncated.jpg", []), "status": "REJECTED", "reason": "truncated", "width": None}
+    rejected["error"] = {"type": "ImageRejected", "message": "the file is cut short: " + "x " * 150}
+    lines = format_table([row, rejected]).splitlines()
+    assert max(len(line) for line in lines) <= WIDTH
+    assert lines[1].startswith("a-very-long") and lines[1].split()[0].endswith(".jpg")  # shortened in between
+    assert lines[2].strip().startswith("camera: Canon") and "GPS: -33.85678,151.21530" in "".join(lines)
+    reason = [line for line in lines if line.strip().startswith("reason: truncated: the file is cut short")]
+    assert reason and lines.index(reason[0]) > lines.index(
+        next(x for x in lines if x.startswith("truncated"))
+    )
 
 
 def test_the_two_commands_are_two() -> None:
