@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from imgflow_tools.samples import SAMPLES
+from imgflow_tools.samples import SAMPLES, write_samples
 from tests.corpus import hostile_expectations
 
 
@@ -60,7 +61,7 @@ def test_the_demo_sends_the_sample_set_through_the_workflow(tmp_path: Path) -> N
 
 def test_the_demo_refuses_a_missing_folder(tmp_path: Path) -> None:
     code, rows, stderr = _demo(str(tmp_path / "nope"))
-    assert code == 2 and rows == [] and "not a folder" in stderr
+    assert code == 2 and rows == [] and stderr.count("\n") == 1 and "is no file or folder" in stderr
 
 
 def test_the_demo_gives_every_hostile_file_its_verdict_and_one_record(corpus: Path) -> None:
@@ -78,3 +79,23 @@ def test_the_demo_gives_every_hostile_file_its_verdict_and_one_record(corpus: Pa
     assert wrong == {}
     assert all(r["reason"] for r in rows if r["status"] == "REJECTED")
     assert len({r["image_id"] for r in rows}) == len(rows)
+
+
+def test_the_demo_takes_files_and_folders(tmp_path: Path) -> None:
+    samples = {p.name: p for p in write_samples(tmp_path / "samples")}
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    shutil.copy(samples["logo_alpha.png"], folder / "logo_alpha.png")
+    code, rows, stderr = _demo(str(samples["landscape_gps.jpg"]), str(folder), "--json")
+    assert code == 0, stderr
+    assert sorted(Path(r["file"]).name for r in rows) == ["landscape_gps.jpg", "logo_alpha.png"]
+
+
+def test_the_demo_table_fits_100_columns() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "imgflow_tools.cli", "demo"], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("file ") and "reason: " in done.stdout and "camera: " in done.stdout
+    lines = (done.stdout + done.stderr).splitlines()
+    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
