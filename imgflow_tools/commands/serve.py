@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 
 from imgflow_tools.commands import Subparsers
 from imgflow_tools.local.schedule import DEFAULT_PERIOD_S as DEFAULT_REPAIR_S
@@ -18,6 +19,14 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--s3-port", type=int, default=None, help="local AWS endpoint port (default: API port + 1, or any)"
     )
     parser.add_argument("--user", default="local", help="user of the token printed at start")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) allowed to call both listeners besides the served page "
+        "(repeatable; also IMGFLOW_ALLOWED_ORIGINS, separated by commas)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line with endpoints and token")
     parser.add_argument(
         "--repair-every",
@@ -31,7 +40,14 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imgflow_tools.local.origin import configured_origins
     from imgflow_tools.local.server import serve  # starts moto: only when the command runs
+
+    try:
+        configured_origins(args.allow_origin)
+    except ValueError as exc:
+        print(f"imgflow serve: --allow-origin / IMGFLOW_ALLOWED_ORIGINS: {exc}", file=sys.stderr)
+        return 2
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop
     s3_port = args.s3_port if args.s3_port is not None else (args.port + 1 if args.port else 0)
@@ -41,4 +57,5 @@ def run(args: argparse.Namespace) -> int:
         user=args.user,
         as_json=args.json,
         repair_every_s=args.repair_every,
+        allow_origins=tuple(args.allow_origin),
     )

@@ -14,12 +14,15 @@
 - Presigned URLs (``X-Amz-Signature`` in the query): SigV4 query signature and ``X-Amz-Expires``.
 - Anonymous requests (no ``Authorization`` header, no presigned query, not a POST Object) are refused with
   ``AccessDenied``, as S3 refuses them on a private bucket (moto served and stored them).
-- CORS: a browser page (e.g. on the API's port) may POST to the endpoint and read the response; preflights
-  are answered as S3 answers them for a rule allowing every origin.
+- CORS: a page on an allowed origin (``origins``: ``imgflow serve``'s page and those the user allows) may
+  POST to the endpoint and read the response; its preflights are answered as S3 answers them for a rule
+  allowing those origins, every method and header. Others get no CORS headers (``origin.guard``, in front,
+  refuses them outright).
 
 Refusals are S3's: status, error code and XML body. Requests signed in headers (boto3, the AWS CLI) pass
 through to moto, which does not verify header signatures (neither does this gate: local credentials are
-``testing``/``testing`` and public). ``/moto-api`` (moto's own admin API) passes through.
+``testing``/``testing`` and public). ``/moto-api`` (moto's own admin API) and ``/_imgflow/`` (imgflow's
+control routes) pass through.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from werkzeug.wrappers import Request
 
 from imgflow_tools.local.moto_adapter import GATE_CHECKED, CheckedPost, guard_s3_post_object
+from imgflow_tools.local.origin import OriginPolicy
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 AMZ_DATE = "%Y%m%dT%H%M%SZ"
@@ -488,8 +492,16 @@ class PostForm:
 class S3PolicyGate:
     """WSGI middleware: ``LocalCloud(middleware=S3PolicyGate.wrap())``."""
 
-    def __init__(self, app: WsgiApp, *, access_key: str = "testing", secret_key: str = "testing") -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        access_key: str = "testing",
+        secret_key: str = "testing",
+        origins: frozenset[str] = frozenset(),
+    ) -> None:
         self.app, self.access_key, self.secret_key = app, access_key, secret_key
+        self.cors = OriginPolicy(origins)
         guard_s3_post_object()
 
     @classmethod
@@ -498,13 +510,14 @@ class S3PolicyGate:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         origin = environ.get("HTTP_ORIGIN")
-        start = self._cors(start_response, origin) if origin else start_response
+        allowed = self.cors.allowed_origin(environ)
+        start = self._cors(start_response, allowed) if origin else start_response
         method = environ["REQUEST_METHOD"]
         environ[GATE_CHECKED] = ""  # moto refuses a POST Object unless the check below names it
         try:
             if method == "OPTIONS" and origin and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
-                return self._preflight(environ, start_response, origin)
-            if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+                return self._preflight(environ, start_response, allowed)
+            if str(environ.get("PATH_INFO", "")).startswith(("/moto-api", "/_imgflow/")):
                 return self.app(environ, start)
             self._check(environ, method)
         except S3Error as exc:
@@ -585,10 +598,10 @@ class S3PolicyGate:
         environ[GATE_CHECKED] = CheckedPost(bucket, form.key, form.data)
 
     @staticmethod
-    def _preflight(environ: dict[str, Any], start: Callable[..., Any], origin: str) -> Iterable[bytes]:
-        """S3's answer to a preflight matched by a CORS rule allowing every origin, method and header."""
+    def _preflight(environ: dict[str, Any], start: Callable[..., Any], origin: str | None) -> Iterable[bytes]:
+        """S3's answer to a preflight, for a CORS rule allowing those origins, every method and header."""
         method = str(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "")).strip().upper()
-        if method not in {m.strip() for m in CORS_METHODS.split(",")}:
+        if origin is None or method not in {m.strip() for m in CORS_METHODS.split(",")}:
             body = S3Error(
                 403, "AccessForbidden", "CORSResponse: This CORS request is not allowed.", Method=method
             ).xml()
@@ -608,16 +621,18 @@ class S3PolicyGate:
         return [b""]
 
     @staticmethod
-    def _cors(start_response: Callable[..., Any], origin: str) -> Callable[..., Any]:
-        """The CORS headers of an actual (non-preflight) response, replacing whatever moto set."""
+    def _cors(start_response: Callable[..., Any], origin: str | None) -> Callable[..., Any]:
+        """The CORS headers of an actual (non-preflight) response, replacing whatever moto set: the allowed
+        origin's, none for another."""
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
-            kept += [
-                ("Access-Control-Allow-Origin", origin),
-                ("Access-Control-Expose-Headers", CORS_EXPOSE),
-                ("Vary", "Origin"),
-            ]
+            if origin is not None:
+                kept += [
+                    ("Access-Control-Allow-Origin", origin),
+                    ("Access-Control-Expose-Headers", CORS_EXPOSE),
+                ]
+            kept.append(("Vary", "Origin"))
             return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
 
         return start

@@ -9,6 +9,9 @@ Two listeners:
 - the local AWS endpoint (LocalCloud: S3, DynamoDB, Step Functions, EventBridge on moto) behind
   ``S3PolicyGate``, which enforces presigned POST policies and presigned GET expiry as S3 does.
 
+Both are behind ``origin.guard``: only their own ``Host`` names, and only the page's origin (plus those the
+user allows) may drive them; CORS answers name the allowed origin, never an echo of the request's.
+
 State lives as long as the process.
 """
 
@@ -34,6 +37,15 @@ from imgflow.config import Settings
 from imgflow_tools import tokens
 from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
 from imgflow_tools.local.moto_adapter import LocalLambdaContext, resolve_handler
+from imgflow_tools.local.origin import (
+    OriginPolicy,
+    WsgiApp,
+    aws_refusal,
+    configured_origins,
+    guard,
+    json_refusal,
+    page_origins,
+)
 from imgflow_tools.local.post_policy import S3PolicyGate
 from imgflow_tools.local.site import Site, find_dist, page_config
 
@@ -127,12 +139,23 @@ def from_result(result: dict[str, Any]) -> Response:
 
 
 class ApiGateway:
-    """WSGI app: what the HTTP API (JWT authorizer, CORS, payload limit) does in front of the Lambda."""
+    """WSGI app: what the HTTP API (JWT authorizer, CORS, payload limit) does in front of the Lambda.
 
-    def __init__(self, key: bytes, handler: str = API_HANDLER, site: Site | None = None) -> None:
+    CORS answers only ``origins`` (the API's CORS configuration; ``imgflow serve``: the page's origin and
+    those the user allows): ``Access-Control-Allow-Origin`` is the allow-list's entry, never an echo.
+    """
+
+    def __init__(
+        self,
+        key: bytes,
+        handler: str = API_HANDLER,
+        site: Site | None = None,
+        origins: frozenset[str] = frozenset(),
+    ) -> None:
         self.key = key
         self.handler: Callable[[dict[str, Any], Any], dict[str, Any]] = resolve_handler(handler)
         self.site = site
+        self.cors = OriginPolicy(origins)
         # One Lambda instance: Powertools' resolver keeps the current event in module state (current_event)
         # and builds its OpenAPI model lazily, neither safe across threads; in AWS an instance also takes one
         # event at a time. Without this, a browser's parallel requests could read each other's claims.
@@ -140,25 +163,27 @@ class ApiGateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        response = self.respond(request)
-        origin = request.headers.get("Origin")
-        if origin:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
+        allowed = self.cors.allowed_origin(environ)
+        response = self.respond(request, allowed)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+        response.vary.add("Origin")
         return response(environ, start_response)
 
-    def respond(self, request: Request) -> Response:
-        if self.site and (page := self.site.respond(request)):
-            return page  # the web page (public files, like the CloudFront distribution in AWS)
+    def respond(self, request: Request, allowed_origin: str | None = None) -> Response:
         if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            if not allowed_origin:
+                return _json(403, {"message": "Forbidden: requests from this origin are not allowed"})
             return Response(
                 status=204,
                 headers={
-                    "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
+                    "Access-Control-Allow-Methods": "GET, HEAD, POST, PATCH, DELETE, OPTIONS",
                     "Access-Control-Allow-Headers": "Authorization, Content-Type",
                     "Access-Control-Max-Age": "600",
                 },
             )
+        if self.site and (page := self.site.respond(request)):
+            return page  # the web page (public files, like the CloudFront distribution in AWS)
         if (request.content_length or 0) > MAX_PAYLOAD:
             return _json(413, {"message": "Request Entity Too Large"})
         claims = None
@@ -185,6 +210,17 @@ class ApiGateway:
             return _json(500, {"message": "Internal Server Error"})
 
 
+def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+    return [b'{"message": "starting"}']
+
+
+def aws_middleware(origins: frozenset[str]) -> Callable[[WsgiApp], WsgiApp]:
+    """The local AWS endpoint's front: the origin guard (bucket subdomains allowed), then the S3 gate."""
+    policy = OriginPolicy(origins, bucket_subdomains=True)
+    return lambda app: guard(S3PolicyGate(app, origins=origins), policy, aws_refusal)
+
+
 @dataclass
 class LocalServer:
     """``with LocalServer(port=8000) as server: ...``: the API on ``server.api_url``, AWS on ``endpoint``."""
@@ -196,6 +232,10 @@ class LocalServer:
     cloud: LocalCloud | None = None
     api_url: str = ""
     site: Site | None = None
+    #: Origins allowed besides the page's own (``--allow-origin``, ``IMGFLOW_ALLOWED_ORIGINS``).
+    allow_origins: tuple[str, ...] = ()
+    #: Every origin both listeners answer (the page's and ``allow_origins``), set by ``start``.
+    origins: frozenset[str] = frozenset()
     _server: BaseWSGIServer | None = None
 
     @property
@@ -204,8 +244,21 @@ class LocalServer:
 
     def start(self) -> LocalServer:
         self.key = self.key or tokens.local_key()
+        extra = configured_origins(self.allow_origins)  # ValueError before anything starts
+        try:
+            return self._start(extra)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, extra: frozenset[str]) -> LocalServer:
+        # The API's port first: the page's origin is what both listeners allow.
+        self._server = make_server("127.0.0.1", self.port, _not_ready, threaded=True)
+        self.port = self._server.server_port
+        self.api_url = f"http://127.0.0.1:{self.port}"
+        self.origins = page_origins(self.port) | extra
         self.cloud = LocalCloud(
-            settings=self.settings, port=self.s3_port, middleware=S3PolicyGate.wrap()
+            settings=self.settings, port=self.s3_port, middleware=aws_middleware(self.origins)
         ).start()
         limits = self.settings.limits
         os.environ.update(
@@ -219,11 +272,8 @@ class LocalServer:
         self.site = (
             Site(dist, page_config(self.settings), self.cloud.endpoint, key=self.key) if dist else None
         )
-        self._server = make_server(
-            "127.0.0.1", self.port, ApiGateway(self.key, site=self.site), threaded=True
-        )
-        self.port = self._server.server_port
-        self.api_url = f"http://127.0.0.1:{self.port}"
+        api = ApiGateway(self.key, site=self.site, origins=self.origins)
+        self._server.app = guard(api, OriginPolicy(self.origins, navigations=True), json_refusal)
         threading.Thread(target=self._server.serve_forever, name="imgflow-api", daemon=True).start()
         return self
 
@@ -245,12 +295,23 @@ class LocalServer:
         return tokens.issue(user, key=self.key, ttl_s=ttl_s)
 
 
-def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: float = 0) -> int:
+def serve(
+    *,
+    port: int,
+    s3_port: int,
+    user: str,
+    as_json: bool,
+    repair_every_s: float = 0,
+    allow_origins: tuple[str, ...] = (),
+) -> int:
     """Run until interrupted; prints where everything listens and a token for ``user``. Every
     ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does."""
     from imgflow_tools.local.schedule import RepairSchedule
 
-    with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
+    server = LocalServer(
+        port=port, s3_port=s3_port, settings=Settings.from_env(), allow_origins=allow_origins
+    )
+    with server:
         token = server.token(user)
         info = {
             # A one-time code, exchanged by the page for a token: the link in the history is then worthless.
@@ -264,6 +325,7 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
             "state_machine_arn": server.cloud.ingest_arn if server.cloud else "",
             "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
             "repair_every_s": repair_every_s,
+            "origins": sorted(server.origins),
         }
         if as_json:
             print(json.dumps(info), flush=True)
@@ -275,6 +337,7 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
                 f"  API            {info['api']}  (Swagger UI: {info['swagger']}, spec: {info['openapi']})\n"
                 f"  AWS endpoint   {info['endpoint']}  (S3, DynamoDB, Step Functions; "
                 f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"
+                f"  Origins        {', '.join(sorted(server.origins))} (only these pages may call both)\n"
                 f"  token for {user!r} (more: imgflow token NAME):\n{info['token']}\n"
                 "Ctrl-C stops it; all state goes with it.",
                 flush=True,
