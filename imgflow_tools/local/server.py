@@ -18,6 +18,7 @@ State lives as long as the process.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import secrets
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from imgflow import config
@@ -54,6 +55,8 @@ API_HANDLER = "api.handler.lambda_handler"
 PUBLIC_PATHS = frozenset({"/openapi.json", "/swagger"})
 #: API Gateway HTTP APIs refuse larger payloads.
 MAX_PAYLOAD = 10 * 1024 * 1024
+#: How much of a too large chunked body is read and dropped so that the client sees the 413 (then: reset).
+DRAIN_LIMIT = 64 * 1024 * 1024
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 
 
@@ -138,6 +141,62 @@ def from_result(result: dict[str, Any]) -> Response:
     return response
 
 
+def _bounded_body(environ: dict[str, Any]) -> bool:
+    """Read a chunked body (no Content-Length) into memory as a Content-Length body; False if it is larger
+    than ``MAX_PAYLOAD`` (the rest is read and dropped, up to ``DRAIN_LIMIT``)."""
+    if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
+        return True
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(64 * 1024):
+        size += len(chunk)
+        if size > MAX_PAYLOAD:
+            while size < DRAIN_LIMIT and (chunk := stream.read(1024 * 1024)):
+                size += len(chunk)
+            return False
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    environ.update(
+        {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "wsgi.input_terminated": False}
+    )
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return True
+
+
+class JsonErrorRequestHandler(WSGIRequestHandler):
+    """The listener's own errors (414 URI too long, 431, a malformed request line) as JSON, like the rest."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        try:
+            short = self.responses[code][0]
+        except KeyError:
+            short = "Error"
+        self.log_error("code %d, message %s", code, message or short)
+        if code == 414:
+            self._drain_head()  # so that the client reads the answer instead of a reset
+        body = json.dumps({"message": message or short}).encode()
+        self.close_connection = True
+        self.send_response(code, short)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if getattr(self, "command", "") != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+    def _drain_head(self) -> None:
+        """Read the rest of a too long request line and its headers (bounded, 2 s at most per read)."""
+        try:
+            self.connection.settimeout(2)
+            self.rfile.readline(1 << 20)
+            for _ in range(200):
+                if self.rfile.readline(1 << 16) in (b"\r\n", b"\n", b""):
+                    break
+        except OSError:
+            pass
+
+
 class ApiGateway:
     """WSGI app: what the HTTP API (JWT authorizer, CORS, payload limit) does in front of the Lambda.
 
@@ -162,9 +221,13 @@ class ApiGateway:
         self._instance = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        too_large = not _bounded_body(environ)
         request = Request(environ)
         allowed = self.cors.allowed_origin(environ)
-        response = self.respond(request, allowed)
+        if too_large or (request.content_length or 0) > MAX_PAYLOAD:
+            response = _json(413, {"message": "Request Entity Too Large"})
+        else:
+            response = self.respond(request, allowed)
         if allowed:
             response.headers["Access-Control-Allow-Origin"] = allowed
         response.vary.add("Origin")
@@ -184,8 +247,6 @@ class ApiGateway:
             )
         if self.site and (page := self.site.respond(request)):
             return page  # the web page (public files, like the CloudFront distribution in AWS)
-        if (request.content_length or 0) > MAX_PAYLOAD:
-            return _json(413, {"message": "Request Entity Too Large"})
         claims = None
         if request.path not in PUBLIC_PATHS:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -253,7 +314,9 @@ class LocalServer:
 
     def _start(self, extra: frozenset[str]) -> LocalServer:
         # The API's port first: the page's origin is what both listeners allow.
-        self._server = make_server("127.0.0.1", self.port, _not_ready, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", self.port, _not_ready, threaded=True, request_handler=JsonErrorRequestHandler
+        )
         self.port = self._server.server_port
         self.api_url = f"http://127.0.0.1:{self.port}"
         self.origins = page_origins(self.port) | extra

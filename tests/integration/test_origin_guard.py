@@ -218,3 +218,38 @@ def test_acao_is_never_a_foreign_origin(stack: Stack) -> None:
                 url, method, target, headers={"Origin": EVIL, "Access-Control-Request-Method": "GET"}
             )
             assert reply.headers.get("access-control-allow-origin") in (None,), (url, method, reply.headers)
+
+
+# -- the gateway's own limits -------------------------------------------------------------------------------
+def test_a_chunked_body_over_10_mib_is_413_json(stack: Stack) -> None:
+    chunk = b"x" * (1024 * 1024)
+    reply = send(
+        stack.api,
+        "POST",
+        "/images",
+        body=(chunk for _ in range(11)),
+        chunked=True,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.token('big')}"},
+    )
+    assert reply.status == 413, reply.text[:200]
+    assert reply.json() == {"message": "Request Entity Too Large"}
+
+
+def test_a_small_chunked_body_still_reaches_the_api(stack: Stack) -> None:
+    body = json.dumps({"filename": "c.jpg", "content_type": "image/jpeg", "size": 10}).encode()
+    reply = send(
+        stack.api,
+        "POST",
+        "/uploads",
+        body=(body[i : i + 7] for i in range(0, len(body), 7)),
+        chunked=True,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.token('chunky')}"},
+    )
+    assert reply.status == 201, reply.text
+    assert reply.json()["upload"]["fields"]["key"].startswith("uploads/chunky/")
+
+
+def test_a_very_long_uri_is_414_json(stack: Stack) -> None:
+    reply = send(stack.api, "GET", "/images?tag=" + "a" * 70_000)
+    assert reply.status == 414
+    assert reply.json()["message"]
