@@ -19,6 +19,14 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--s3-port", type=int, default=None, help="local AWS endpoint port (default: API port + 1, or any)"
     )
     parser.add_argument("--user", default="local", help="user of the token printed at start")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) allowed to call both listeners besides the served page "
+        "(repeatable; also IMGFLOW_ALLOWED_ORIGINS, separated by commas)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line with endpoints and token")
     parser.add_argument(
         "--repair-every",
@@ -37,7 +45,15 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"{option} {port} is no port", "0 (any free port) to 65535")
     if args.repair_every < 0:
         raise CommandError("--repair-every must be 0 (off) or more", "see `imgflow serve --help`")
+    from imgflow_tools.local.origin import configured_origins
     from imgflow_tools.local.server import serve  # starts moto: only when the command runs
+
+    try:
+        configured_origins(args.allow_origin)
+    except ValueError as exc:
+        raise CommandError(
+            f"--allow-origin / IMGFLOW_ALLOWED_ORIGINS: {exc}", "an origin is scheme://host[:port]"
+        ) from exc
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill / docker stop
     s3_port = args.s3_port if args.s3_port is not None else (args.port + 1 if args.port else 0)
@@ -47,4 +63,5 @@ def run(args: argparse.Namespace) -> int:
         user=args.user,
         as_json=args.json,
         repair_every_s=args.repair_every,
+        allow_origins=tuple(args.allow_origin),
     )

@@ -106,10 +106,9 @@ class LocalCloud:
             create_backend_app,
         )
 
-        app: WsgiApp = DomainDispatcherApplication(create_backend_app)
-        if self.middleware:
+        app: WsgiApp = faults.control(DomainDispatcherApplication(create_backend_app))
+        if self.middleware:  # outermost: it sees every request, the fault switch's too
             app = self.middleware(app)
-        app = faults.control(app)
         self._server = make_server(
             "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
         )

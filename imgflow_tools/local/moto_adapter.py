@@ -45,7 +45,8 @@ The code runs in this order; each section that changes moto has its own ``_insta
    missing path): that logger is raised to CRITICAL; failures that matter are in the execution's history.
    The parser's warning that ``ToleratedFailurePercentagePath`` has no effect (on every start) is dropped.
 10. Behind the S3 POST-policy gate (``imgflow_tools/local/post_policy.py``, which installs this one), moto
-   stores a POST Object only into the bucket the gate checked (``guard_s3_post_object``).
+   stores a POST Object only into the bucket, under the key and with the bytes the gate checked
+   (``guard_s3_post_object``).
 """
 
 from __future__ import annotations
@@ -669,17 +670,27 @@ def _install_quiet_engine() -> None:
 
 
 # -- 10. POST Object behind the policy gate (installed by the gate, not by ``install``) ----------------
-#: WSGI environ key the S3 POST-policy gate sets on every request it passes on: the bucket whose POST Object
+#: WSGI environ key the S3 POST-policy gate sets on every request it passes on: the ``CheckedPost`` whose
 #: policy it verified, or "" (``imgflow_tools/local/post_policy.py``).
 GATE_CHECKED = "imgflow.s3_post_checked"
 
 
+@dataclass(frozen=True)
+class CheckedPost:
+    """What the gate checked of a POST Object: where it goes, under which key, which bytes."""
+
+    bucket: str
+    key: str
+    body: bytes
+
+
 def guard_s3_post_object() -> None:
-    """Behind the POST-policy gate, moto stores a POST Object only into the bucket the gate checked.
+    """Behind the POST-policy gate, moto stores a POST Object only as the gate checked it.
 
     moto takes every POST to a bucket (any addressing style, any body) as an upload; the gate decides what a
-    request addresses with moto's own routing functions, and this makes a mismatch a refusal, not a bypass.
-    Requests that did not pass the gate (no ``GATE_CHECKED`` in the environ) behave as upstream. Idempotent.
+    request addresses with moto's own routing functions and hands moto the form it checked, and this makes
+    any difference (another bucket, key or body than checked) a refusal, not a bypass. Requests that did not
+    pass the gate (no ``GATE_CHECKED`` in the environ) behave as upstream. Idempotent.
     """
     from moto.s3.responses import S3Response
 
@@ -689,12 +700,19 @@ def guard_s3_post_object() -> None:
 
     def _bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
         checked = request.environ.get(GATE_CHECKED)
-        if checked is not None and checked != bucket_name and "delete" not in request.args:
-            body = (
-                '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-                "<Message>Access Denied</Message><RequestId>local</RequestId></Error>"
-            )
-            return 403, {"Content-Type": "application/xml"}, body
+        if checked is not None and "delete" not in request.args:
+            body = self.body.encode() if isinstance(self.body, str) else self.body
+            if (
+                not isinstance(checked, CheckedPost)
+                or checked.bucket != bucket_name
+                or self.querystring.get("key") != [checked.key]
+                or body != checked.body
+            ):
+                denied = (
+                    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                    "<Message>Access Denied</Message><RequestId>local</RequestId></Error>"
+                )
+                return 403, {"Content-Type": "application/xml"}, denied
         return upstream(self, request, bucket_name)
 
     _bucket_response_post.imgflow_guard = True  # type: ignore[attr-defined]

@@ -4,18 +4,25 @@
   style: ``/<bucket>``, ``/<bucket>/``, ``Host: <bucket>.localhost`` with ``/``, ...), signed in a header or
   not, must be ``multipart/form-data`` and carry a policy: its SigV4 signature, expiry, every condition (eq,
   starts-with, content-length-range) and no form field outside the policy. Where the request goes is decided
-  with moto's own routing functions; as a second line, ``moto_adapter.guard_s3_post_object`` makes moto
-  refuse any POST Object the gate did not check for that very bucket.
+  with moto's own routing functions. Field names are compared as S3 compares them, without case: a name
+  given twice (``key`` and ``Key``), a second file part, a file part not named ``file`` or a field after the
+  file is refused. The body is parsed once; moto gets the form the gate checked, re-serialized (the checked
+  fields, lower-cased, then the checked bytes as the one ``file`` part), and as a second line
+  ``moto_adapter.guard_s3_post_object`` makes moto refuse a POST Object unless its bucket, key and bytes are
+  the ones checked.
 - A form POST to an object path is S3's ``MethodNotAllowed`` (moto answered a 500).
 - Presigned URLs (``X-Amz-Signature`` in the query): SigV4 query signature and ``X-Amz-Expires``.
 - Anonymous requests (no ``Authorization`` header, no presigned query, not a POST Object) are refused with
   ``AccessDenied``, as S3 refuses them on a private bucket (moto served and stored them).
-- CORS: a browser page (e.g. on the API's port) may POST to the endpoint and read the response; preflights
-  are answered as S3 answers them for a rule allowing every origin.
+- CORS: a page on an allowed origin (``origins``: ``imgflow serve``'s page and those the user allows) may
+  POST to the endpoint and read the response; its preflights are answered as S3 answers them for a rule
+  allowing those origins, every method and header. Others get no CORS headers (``origin.guard``, in front,
+  refuses them outright).
 
 Refusals are S3's: status, error code and XML body. Requests signed in headers (boto3, the AWS CLI) pass
 through to moto, which does not verify header signatures (neither does this gate: local credentials are
-``testing``/``testing`` and public). ``/moto-api`` (moto's own admin API) passes through.
+``testing``/``testing`` and public). ``/moto-api`` (moto's own admin API) and ``/_imgflow/`` (imgflow's
+control routes) pass through.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ import hashlib
 import hmac
 import io
 import json
+import posixpath
 import re
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -38,11 +47,12 @@ from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from werkzeug.exceptions import HTTPException
-from werkzeug.formparser import parse_form_data
 from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder
 from werkzeug.wrappers import Request
 
-from imgflow_tools.local.moto_adapter import GATE_CHECKED, guard_s3_post_object
+from imgflow_tools.local.moto_adapter import GATE_CHECKED, CheckedPost, guard_s3_post_object
+from imgflow_tools.local.origin import OriginPolicy
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 AMZ_DATE = "%Y%m%dT%H%M%SZ"
@@ -363,11 +373,135 @@ def _is_form(environ: dict[str, Any]) -> bool:
     return mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
+def _malformed() -> S3Error:
+    return S3Error(
+        400, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data."
+    )
+
+
+def _invalid_argument(message: str, name: str, value: str = "") -> S3Error:
+    return S3Error(400, "InvalidArgument", message, ArgumentName=name, ArgumentValue=value)
+
+
+#: A form field name the re-serialized form can carry verbatim (a policy names nothing else).
+_FIELD_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+class PostForm:
+    """A POST Object form, parsed once: its fields (lower-cased names, in order) and its one file."""
+
+    def __init__(self, fields: dict[str, str], data: bytes, filename: str | None) -> None:
+        self.fields, self.data, self.filename = fields, data, filename
+
+    @classmethod
+    def parse(cls, body: bytes, boundary: str) -> PostForm:
+        """S3's reading of the form; S3Error for what S3 refuses and for what it would read otherwise than
+        moto: a name twice (in any case), not exactly one ``file``, a file part by another name, a field
+        after the file."""
+        decoder = MultipartDecoder(boundary.encode("latin-1"), max_parts=MAX_FORM_PARTS)
+        parts: list[tuple[str, str | None, bytes]] = []
+        current: Field | File | None = None
+        chunks: list[bytes] = []
+        try:
+            decoder.receive_data(body)
+            decoder.receive_data(None)
+            while not isinstance(event := decoder.next_event(), Epilogue):
+                if isinstance(event, Field | File):
+                    current, chunks = event, []
+                elif isinstance(event, Data) and current is not None:
+                    chunks.append(event.data)
+                    if not event.more_data:
+                        filename = current.filename if isinstance(current, File) else None
+                        parts.append((current.name or "", filename, b"".join(chunks)))
+                        current = None
+        except HTTPException as exc:  # more parts than S3 reads before the file
+            raise S3Error(
+                400,
+                "MaxPostPreDataLengthExceeded",
+                "Your POST request fields preceeding the upload file was too large.",
+            ) from exc
+        except ValueError as exc:
+            raise _malformed() from exc
+        if current is not None:
+            raise _malformed()
+        files = [i for i, (name, _, _) in enumerate(parts) if name.lower() == "file"]
+        if len(files) != 1:
+            raise S3Error(
+                400,
+                "IncorrectNumberOfFilesInPostRequest",
+                "POST requires exactly one file upload per request.",
+            )
+        (index,) = files
+        fields: dict[str, str] = {}
+        for position, (name, filename, data) in enumerate(parts):
+            lower = name.lower()
+            if position > index:
+                raise _invalid_argument(
+                    "The file or text content must be the last field in the form.", name, "after file"
+                )
+            if filename is not None and lower != "file":
+                raise S3Error(
+                    400,
+                    "IncorrectNumberOfFilesInPostRequest",
+                    "POST requires exactly one file upload per request.",
+                )
+            if lower == "file":
+                continue
+            if not _FIELD_NAME.match(name):
+                raise _malformed()
+            if lower in fields:
+                raise _invalid_argument(f"Bucket POST can contain only one field named '{lower}'.", name)
+            fields[lower] = data.decode("utf-8", "replace")
+        _, filename, data = parts[index]
+        return cls(fields, data, filename)
+
+    @property
+    def key(self) -> str:
+        """The object key, ``${filename}`` replaced by the file's name as moto and S3 do."""
+        key = self.fields.get("key", "")
+        if self.filename is not None:
+            key = key.replace("${filename}", posixpath.basename(self.filename))
+        return key
+
+    def serialize(self) -> tuple[str, bytes]:
+        """(Content-Type, body) of this form as moto is to read it: the fields (with the key resolved), then
+        the bytes as the one ``file`` part (named ``${filename}``, so moto's own substitution changes
+        nothing)."""
+        values = {**self.fields, "key": self.key} if "key" in self.fields else dict(self.fields)
+        while True:
+            boundary = secrets.token_hex(24)
+            marker = boundary.encode()
+            encoded = {name: value.encode() for name, value in values.items()}
+            if marker not in self.data and not any(marker in v for v in encoded.values()):
+                break
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value
+            + b"\r\n"
+            for name, value in encoded.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="${{filename}}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + self.data
+            + b"\r\n"
+        )
+        return f"multipart/form-data; boundary={boundary}", b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
 class S3PolicyGate:
     """WSGI middleware: ``LocalCloud(middleware=S3PolicyGate.wrap())``."""
 
-    def __init__(self, app: WsgiApp, *, access_key: str = "testing", secret_key: str = "testing") -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        access_key: str = "testing",
+        secret_key: str = "testing",
+        origins: frozenset[str] = frozenset(),
+    ) -> None:
         self.app, self.access_key, self.secret_key = app, access_key, secret_key
+        self.cors = OriginPolicy(origins)
         guard_s3_post_object()
 
     @classmethod
@@ -376,13 +510,14 @@ class S3PolicyGate:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         origin = environ.get("HTTP_ORIGIN")
-        start = self._cors(start_response, origin) if origin else start_response
+        allowed = self.cors.allowed_origin(environ)
+        start = self._cors(start_response, allowed) if origin else start_response
         method = environ["REQUEST_METHOD"]
-        environ[GATE_CHECKED] = ""  # moto refuses a POST Object unless the check below names its bucket
+        environ[GATE_CHECKED] = ""  # moto refuses a POST Object unless the check below names it
         try:
             if method == "OPTIONS" and origin and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
-                return self._preflight(environ, start_response, origin)
-            if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+                return self._preflight(environ, start_response, allowed)
+            if str(environ.get("PATH_INFO", "")).startswith(("/moto-api", "/_imgflow/")):
                 return self.app(environ, start)
             self._check(environ, method)
         except S3Error as exc:
@@ -416,7 +551,6 @@ class S3PolicyGate:
                 raise S3Error(400, "InvalidURI", "Couldn't parse the specified URI.") from exc
             if bucket and not key and "delete" not in params:
                 self._check_form(environ, bucket)  # POST Object: its policy is its authorisation
-                environ[GATE_CHECKED] = bucket
                 return
             if bucket and key and (_is_form(environ) or not params & OBJECT_POST_OPERATIONS):
                 raise S3Error(
@@ -430,7 +564,7 @@ class S3PolicyGate:
             raise _access_denied()
 
     def _check_form(self, environ: dict[str, Any], bucket: str) -> None:
-        """Check the POST upload; leaves the body readable again for moto."""
+        """Check the POST upload; hands moto the checked form (``GATE_CHECKED``: what it may store)."""
         mimetype, _ = parse_options_header(str(environ.get("CONTENT_TYPE", "")).strip())
         if mimetype != "multipart/form-data":
             raise S3Error(
@@ -448,40 +582,26 @@ class S3PolicyGate:
             raise S3Error(400, "InvalidArgument", "Content-Length is not a number") from exc
         if length > MAX_POST_BODY:
             raise S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-        body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(body)
-        parse_env = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
-        try:
-            _, form, files = parse_form_data(
-                parse_env, max_form_memory_size=MAX_POST_BODY, max_form_parts=MAX_FORM_PARTS, silent=False
-            )
-        except HTTPException as exc:
-            raise S3Error(
-                400,
-                "MaxPostPreDataLengthExceeded",
-                "Your POST request fields preceeding the upload file was too large.",
-            ) from exc
-        except ValueError as exc:
-            raise S3Error(
-                400,
-                "MalformedPOSTRequest",
-                "The body of your POST request is not well-formed multipart/form-data.",
-            ) from exc
-        fields = {name.lower(): value for name, value in form.items()}
-        uploads = [f for name, f in files.items(multi=True) if name.lower() == "file"]
-        if len(uploads) == 1:
-            size = len(uploads[0].stream.read())
-        elif "file" in fields and not uploads:
-            size = len(fields["file"].encode())
-        else:
-            raise S3Error(400, "InvalidArgument", "POST requires exactly one file upload per request.")
-        check_post_policy(fields, size, bucket=bucket, access_key=self.access_key, secret_key=self.secret_key)
+        _, options = parse_options_header(str(environ.get("CONTENT_TYPE", "")).strip())
+        if not options.get("boundary"):
+            raise _malformed()
+        form = PostForm.parse(environ["wsgi.input"].read(length), options["boundary"])
+        fields = {**form.fields, "key": form.key} if "key" in form.fields else form.fields
+        check_post_policy(
+            fields, len(form.data), bucket=bucket, access_key=self.access_key, secret_key=self.secret_key
+        )
+        # moto reads the form the gate checked, and stores it only as checked (moto_adapter, 10.).
+        content_type, body = form.serialize()
+        environ.update(
+            {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": content_type}
+        )
+        environ[GATE_CHECKED] = CheckedPost(bucket, form.key, form.data)
 
     @staticmethod
-    def _preflight(environ: dict[str, Any], start: Callable[..., Any], origin: str) -> Iterable[bytes]:
-        """S3's answer to a preflight matched by a CORS rule allowing every origin, method and header."""
+    def _preflight(environ: dict[str, Any], start: Callable[..., Any], origin: str | None) -> Iterable[bytes]:
+        """S3's answer to a preflight, for a CORS rule allowing those origins, every method and header."""
         method = str(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "")).strip().upper()
-        if method not in {m.strip() for m in CORS_METHODS.split(",")}:
+        if origin is None or method not in {m.strip() for m in CORS_METHODS.split(",")}:
             body = S3Error(
                 403, "AccessForbidden", "CORSResponse: This CORS request is not allowed.", Method=method
             ).xml()
@@ -501,16 +621,18 @@ class S3PolicyGate:
         return [b""]
 
     @staticmethod
-    def _cors(start_response: Callable[..., Any], origin: str) -> Callable[..., Any]:
-        """The CORS headers of an actual (non-preflight) response, replacing whatever moto set."""
+    def _cors(start_response: Callable[..., Any], origin: str | None) -> Callable[..., Any]:
+        """The CORS headers of an actual (non-preflight) response, replacing whatever moto set: the allowed
+        origin's, none for another."""
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
-            kept += [
-                ("Access-Control-Allow-Origin", origin),
-                ("Access-Control-Expose-Headers", CORS_EXPOSE),
-                ("Vary", "Origin"),
-            ]
+            if origin is not None:
+                kept += [
+                    ("Access-Control-Allow-Origin", origin),
+                    ("Access-Control-Expose-Headers", CORS_EXPOSE),
+                ]
+            kept.append(("Vary", "Origin"))
             return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
 
         return start

@@ -9,12 +9,16 @@ Two listeners:
 - the local AWS endpoint (LocalCloud: S3, DynamoDB, Step Functions, EventBridge on moto) behind
   ``S3PolicyGate``, which enforces presigned POST policies and presigned GET expiry as S3 does.
 
+Both are behind ``origin.guard``: only their own ``Host`` names, and only the page's origin (plus those the
+user allows) may drive them; CORS answers name the allowed origin, never an echo of the request's.
+
 State lives as long as the process.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import secrets
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from imgflow import config
@@ -34,6 +38,15 @@ from imgflow.config import Settings
 from imgflow_tools import tokens
 from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
 from imgflow_tools.local.moto_adapter import LocalLambdaContext, resolve_handler
+from imgflow_tools.local.origin import (
+    OriginPolicy,
+    WsgiApp,
+    aws_refusal,
+    configured_origins,
+    guard,
+    json_refusal,
+    page_origins,
+)
 from imgflow_tools.local.post_policy import S3PolicyGate
 from imgflow_tools.local.site import Site, find_dist, page_config
 
@@ -42,6 +55,8 @@ API_HANDLER = "api.handler.lambda_handler"
 PUBLIC_PATHS = frozenset({"/openapi.json", "/swagger"})
 #: API Gateway HTTP APIs refuse larger payloads.
 MAX_PAYLOAD = 10 * 1024 * 1024
+#: How much of a too large chunked body is read and dropped so that the client sees the 413 (then: reset).
+DRAIN_LIMIT = 64 * 1024 * 1024
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 
 
@@ -126,41 +141,112 @@ def from_result(result: dict[str, Any]) -> Response:
     return response
 
 
-class ApiGateway:
-    """WSGI app: what the HTTP API (JWT authorizer, CORS, payload limit) does in front of the Lambda."""
+def _bounded_body(environ: dict[str, Any]) -> bool:
+    """Read a chunked body (no Content-Length) into memory as a Content-Length body; False if it is larger
+    than ``MAX_PAYLOAD`` (the rest is read and dropped, up to ``DRAIN_LIMIT``)."""
+    if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
+        return True
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(64 * 1024):
+        size += len(chunk)
+        if size > MAX_PAYLOAD:
+            while size < DRAIN_LIMIT and (chunk := stream.read(1024 * 1024)):
+                size += len(chunk)
+            return False
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    environ.update(
+        {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "wsgi.input_terminated": False}
+    )
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return True
 
-    def __init__(self, key: bytes, handler: str = API_HANDLER, site: Site | None = None) -> None:
+
+class JsonErrorRequestHandler(WSGIRequestHandler):
+    """The listener's own errors (414 URI too long, 431, a malformed request line) as JSON, like the rest."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        try:
+            short = self.responses[code][0]
+        except KeyError:
+            short = "Error"
+        self.log_error("code %d, message %s", code, message or short)
+        if code == 414:
+            self._drain_head()  # so that the client reads the answer instead of a reset
+        body = json.dumps({"message": message or short}).encode()
+        self.close_connection = True
+        self.send_response(code, short)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if getattr(self, "command", "") != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+    def _drain_head(self) -> None:
+        """Read the rest of a too long request line and its headers (bounded, 2 s at most per read)."""
+        try:
+            self.connection.settimeout(2)
+            self.rfile.readline(1 << 20)
+            for _ in range(200):
+                if self.rfile.readline(1 << 16) in (b"\r\n", b"\n", b""):
+                    break
+        except OSError:
+            pass
+
+
+class ApiGateway:
+    """WSGI app: what the HTTP API (JWT authorizer, CORS, payload limit) does in front of the Lambda.
+
+    CORS answers only ``origins`` (the API's CORS configuration; ``imgflow serve``: the page's origin and
+    those the user allows): ``Access-Control-Allow-Origin`` is the allow-list's entry, never an echo.
+    """
+
+    def __init__(
+        self,
+        key: bytes,
+        handler: str = API_HANDLER,
+        site: Site | None = None,
+        origins: frozenset[str] = frozenset(),
+    ) -> None:
         self.key = key
         self.handler: Callable[[dict[str, Any], Any], dict[str, Any]] = resolve_handler(handler)
         self.site = site
+        self.cors = OriginPolicy(origins)
         # One Lambda instance: Powertools' resolver keeps the current event in module state (current_event)
         # and builds its OpenAPI model lazily, neither safe across threads; in AWS an instance also takes one
         # event at a time. Without this, a browser's parallel requests could read each other's claims.
         self._instance = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        too_large = not _bounded_body(environ)
         request = Request(environ)
-        response = self.respond(request)
-        origin = request.headers.get("Origin")
-        if origin:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
+        allowed = self.cors.allowed_origin(environ)
+        if too_large or (request.content_length or 0) > MAX_PAYLOAD:
+            response = _json(413, {"message": "Request Entity Too Large"})
+        else:
+            response = self.respond(request, allowed)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+        response.vary.add("Origin")
         return response(environ, start_response)
 
-    def respond(self, request: Request) -> Response:
-        if self.site and (page := self.site.respond(request)):
-            return page  # the web page (public files, like the CloudFront distribution in AWS)
+    def respond(self, request: Request, allowed_origin: str | None = None) -> Response:
         if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            if not allowed_origin:
+                return _json(403, {"message": "Forbidden: requests from this origin are not allowed"})
             return Response(
                 status=204,
                 headers={
-                    "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
+                    "Access-Control-Allow-Methods": "GET, HEAD, POST, PATCH, DELETE, OPTIONS",
                     "Access-Control-Allow-Headers": "Authorization, Content-Type",
                     "Access-Control-Max-Age": "600",
                 },
             )
-        if (request.content_length or 0) > MAX_PAYLOAD:
-            return _json(413, {"message": "Request Entity Too Large"})
+        if self.site and (page := self.site.respond(request)):
+            return page  # the web page (public files, like the CloudFront distribution in AWS)
         claims = None
         if request.path not in PUBLIC_PATHS:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -185,6 +271,17 @@ class ApiGateway:
             return _json(500, {"message": "Internal Server Error"})
 
 
+def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+    return [b'{"message": "starting"}']
+
+
+def aws_middleware(origins: frozenset[str]) -> Callable[[WsgiApp], WsgiApp]:
+    """The local AWS endpoint's front: the origin guard (bucket subdomains allowed), then the S3 gate."""
+    policy = OriginPolicy(origins, bucket_subdomains=True)
+    return lambda app: guard(S3PolicyGate(app, origins=origins), policy, aws_refusal)
+
+
 @dataclass
 class LocalServer:
     """``with LocalServer(port=8000) as server: ...``: the API on ``server.api_url``, AWS on ``endpoint``."""
@@ -196,6 +293,10 @@ class LocalServer:
     cloud: LocalCloud | None = None
     api_url: str = ""
     site: Site | None = None
+    #: Origins allowed besides the page's own (``--allow-origin``, ``IMGFLOW_ALLOWED_ORIGINS``).
+    allow_origins: tuple[str, ...] = ()
+    #: Every origin both listeners answer (the page's and ``allow_origins``), set by ``start``.
+    origins: frozenset[str] = frozenset()
     _server: BaseWSGIServer | None = None
 
     @property
@@ -204,8 +305,23 @@ class LocalServer:
 
     def start(self) -> LocalServer:
         self.key = self.key or tokens.local_key()
+        extra = configured_origins(self.allow_origins)  # ValueError before anything starts
+        try:
+            return self._start(extra)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, extra: frozenset[str]) -> LocalServer:
+        # The API's port first: the page's origin is what both listeners allow.
+        self._server = make_server(
+            "127.0.0.1", self.port, _not_ready, threaded=True, request_handler=JsonErrorRequestHandler
+        )
+        self.port = self._server.server_port
+        self.api_url = f"http://127.0.0.1:{self.port}"
+        self.origins = page_origins(self.port) | extra
         self.cloud = LocalCloud(
-            settings=self.settings, port=self.s3_port, middleware=S3PolicyGate.wrap()
+            settings=self.settings, port=self.s3_port, middleware=aws_middleware(self.origins)
         ).start()
         limits = self.settings.limits
         os.environ.update(
@@ -219,11 +335,8 @@ class LocalServer:
         self.site = (
             Site(dist, page_config(self.settings), self.cloud.endpoint, key=self.key) if dist else None
         )
-        self._server = make_server(
-            "127.0.0.1", self.port, ApiGateway(self.key, site=self.site), threaded=True
-        )
-        self.port = self._server.server_port
-        self.api_url = f"http://127.0.0.1:{self.port}"
+        api = ApiGateway(self.key, site=self.site, origins=self.origins)
+        self._server.app = guard(api, OriginPolicy(self.origins, navigations=True), json_refusal)
         threading.Thread(target=self._server.serve_forever, name="imgflow-api", daemon=True).start()
         return self
 
@@ -245,12 +358,23 @@ class LocalServer:
         return tokens.issue(user, key=self.key, ttl_s=ttl_s)
 
 
-def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: float = 0) -> int:
+def serve(
+    *,
+    port: int,
+    s3_port: int,
+    user: str,
+    as_json: bool,
+    repair_every_s: float = 0,
+    allow_origins: tuple[str, ...] = (),
+) -> int:
     """Run until interrupted; prints where everything listens and a token for ``user``. Every
     ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does."""
     from imgflow_tools.local.schedule import RepairSchedule
 
-    with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
+    server = LocalServer(
+        port=port, s3_port=s3_port, settings=Settings.from_env(), allow_origins=allow_origins
+    )
+    with server:
         token = server.token(user)
         info = {
             # A one-time code, exchanged by the page for a token: the link in the history is then worthless.
@@ -264,6 +388,7 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
             "state_machine_arn": server.cloud.ingest_arn if server.cloud else "",
             "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
             "repair_every_s": repair_every_s,
+            "origins": sorted(server.origins),
         }
         if as_json:
             print(json.dumps(info), flush=True)
@@ -275,6 +400,7 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
                 f"  API            {info['api']}  (Swagger UI: {info['swagger']}, spec: {info['openapi']})\n"
                 f"  AWS endpoint   {info['endpoint']}  (S3, DynamoDB, Step Functions; "
                 f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"
+                f"  Origins        {', '.join(sorted(server.origins))} (only these pages may call both)\n"
                 f"  token for {user!r} (more: imgflow token NAME):\n{info['token']}\n"
                 "Ctrl-C stops it; all state goes with it.",
                 flush=True,
