@@ -9,7 +9,8 @@ Two listeners:
 - the local AWS endpoint (LocalCloud: S3, DynamoDB, Step Functions, EventBridge on moto) behind
   ``S3PolicyGate``, which enforces presigned POST policies and presigned GET expiry as S3 does.
 
-State lives as long as the process.
+State lives in a folder (``imgflow_tools.local.state``) and outlives the process, or, ephemeral, as long
+as the process.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
 from imgflow_tools.local.moto_adapter import LocalLambdaContext, resolve_handler
 from imgflow_tools.local.post_policy import S3PolicyGate
 from imgflow_tools.local.site import Site, find_dist, page_config
+from imgflow_tools.local.state import Restored, StateStore
 
 API_HANDLER = "api.handler.lambda_handler"
 #: Routes without the authorizer (CDK: no JWT authorizer on these either).
@@ -196,6 +198,8 @@ class LocalServer:
     cloud: LocalCloud | None = None
     api_url: str = ""
     site: Site | None = None
+    #: Where the state persists; None: ephemeral.
+    state: StateStore | None = None
     _server: BaseWSGIServer | None = None
 
     @property
@@ -204,8 +208,12 @@ class LocalServer:
 
     def start(self) -> LocalServer:
         self.key = self.key or tokens.local_key()
+        if self.state is not None:  # cursors handed out before a restart stay valid
+            if not (cursor_key := self.state.get("cursor_key")):
+                self.state.put("cursor_key", cursor_key := secrets.token_hex(32))
+            os.environ["IMGFLOW_CURSOR_KEY"] = cursor_key
         self.cloud = LocalCloud(
-            settings=self.settings, port=self.s3_port, middleware=S3PolicyGate.wrap()
+            settings=self.settings, port=self.s3_port, middleware=S3PolicyGate.wrap(), state=self.state
         ).start()
         limits = self.settings.limits
         os.environ.update(
@@ -245,12 +253,21 @@ class LocalServer:
         return tokens.issue(user, key=self.key, ttl_s=ttl_s)
 
 
-def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: float = 0) -> int:
+def serve(
+    *,
+    port: int,
+    s3_port: int,
+    user: str,
+    as_json: bool,
+    repair_every_s: float = 0,
+    state: StateStore | None = None,
+) -> int:
     """Run until interrupted; prints where everything listens and a token for ``user``. Every
-    ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does."""
-    from imgflow_tools.local.schedule import RepairSchedule
+    ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does.
+    With ``state``, the stack is restored from it and kept in it (None: ephemeral)."""
 
-    with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env()) as server:
+    with LocalServer(port=port, s3_port=s3_port, settings=Settings.from_env(), state=state) as server:
+        restored = server.cloud.restored if server.cloud else None
         token = server.token(user)
         info = {
             # A one-time code, exchanged by the page for a token: the link in the history is then worthless.
@@ -264,6 +281,8 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
             "state_machine_arn": server.cloud.ingest_arn if server.cloud else "",
             "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
             "repair_every_s": repair_every_s,
+            "state": str(state.directory) if state else None,
+            "restored": _restored_info(restored),
         }
         if as_json:
             print(json.dumps(info), flush=True)
@@ -276,10 +295,11 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
                 f"  AWS endpoint   {info['endpoint']}  (S3, DynamoDB, Step Functions; "
                 f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"
                 f"  token for {user!r} (more: imgflow token NAME):\n{info['token']}\n"
-                "Ctrl-C stops it; all state goes with it.",
+                f"{_state_line(state, restored)}\n"
+                "Ctrl-C stops it.",
                 flush=True,
             )
-        repair = RepairSchedule(server.endpoint, repair_every_s).start()
+        repair = _schedule(server.endpoint, repair_every_s, state, restored).start()
         try:
             while True:
                 time.sleep(3600)
@@ -288,3 +308,50 @@ def serve(*, port: int, s3_port: int, user: str, as_json: bool, repair_every_s: 
         finally:
             repair.stop()
     return 0
+
+
+def _restored_info(restored: Restored | None) -> dict[str, Any] | None:
+    if restored is None:
+        return None
+    return {
+        "objects": restored.objects,
+        "items": restored.items,
+        "executions": restored.executions,
+        "aborted": restored.aborted,
+        "seconds": round(restored.seconds, 3),
+    }
+
+
+def _state_line(state: StateStore | None, restored: Restored | None) -> str:
+    if state is None or restored is None:
+        return "Ephemeral: all state goes with the process."
+    if restored.new:
+        return f"State: {state.directory} (new; kept across restarts)"
+    line = (
+        f"State: {state.directory} ({restored.items} records, {restored.objects} objects, "
+        f"{restored.executions} runs restored in {restored.seconds:.1f} s)"
+    )
+    if restored.aborted:
+        line += f"; {restored.aborted} runs in flight at the last stop are ABORTED and their images repaired"
+    return line
+
+
+def _schedule(endpoint: str, period_s: float, state: StateStore | None, restored: Restored | None) -> Any:
+    """The repair timer, continuing the previous process's period; after a crash or a stop with runs in
+    flight it first runs the stuck mode on what the previous process left (``older_than_s``: its last
+    flush)."""
+    from imgflow_tools.local.schedule import RepairSchedule
+
+    if state is None or restored is None:
+        return RepairSchedule(endpoint, period_s)
+    last = state.get("repair.last_run")
+    schedule = RepairSchedule(
+        endpoint,
+        period_s,
+        last_run=float(last) if last else None,
+        on_run=lambda at: state.put("repair.last_run", repr(at)),
+    )
+    if restored.aborted or not restored.clean:
+        since = max(0, int(time.time() - restored.last_flush)) if restored.last_flush else 0
+        schedule.run_soon(("stuck",), older_than_s=since)
+    return schedule
