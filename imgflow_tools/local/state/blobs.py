@@ -81,7 +81,7 @@ class BlobBuffer:
     """The file-like body of a restored moto ``FakeKey``: reads come from the blob file (nothing is held
     in memory); a write (moto replacing the value) switches it to memory, as moto's own buffer is."""
 
-    def __init__(self, path: Path, digest: str, size: int) -> None:
+    def __init__(self, path: str | Path, digest: str, size: int) -> None:
         self.path, self.digest, self.size = path, digest, size
         self._pos = 0
         self._mem: io.BytesIO | None = None
@@ -104,7 +104,7 @@ class BlobBuffer:
     def read(self, n: int = -1) -> bytes:
         if self._mem is not None:
             return self._mem.read(n)
-        with self.path.open("rb") as body:
+        with open(self.path, "rb") as body:
             body.seek(self._pos)
             data = body.read(n if n is not None and n >= 0 else -1)
         self._pos += len(data)

@@ -55,8 +55,22 @@ def capture_table(account: str, region: str, table_name: str) -> list[ItemRow]:
     return rows
 
 
+def _typed(cls: Any, value: dict[str, Any]) -> Any:
+    """``DynamoType(value)`` without its per-call checks (what moto builds, ~3x faster: restore only)."""
+    typed = cls.__new__(cls)
+    ((typed.type, inner),) = value.items()
+    if typed.type == "L":
+        inner = [_typed(cls, v) for v in inner]
+    elif typed.type == "M":
+        inner = {k: _typed(cls, v) for k, v in inner.items()}
+    typed.value = inner
+    return typed
+
+
 def restore(account: str, region: str, rows: list[tuple[str, str]]) -> tuple[int, set[str]]:
     """Put the items back (into the tables deployed); returns the count and the tables not found."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
     missing: set[str] = set()
     count = 0
     tables = backend(account, region).tables
@@ -65,6 +79,16 @@ def restore(account: str, region: str, rows: list[tuple[str, str]]) -> tuple[int
         if table is None:
             missing.add(table_name)
             continue
-        table.put_item(json.loads(item_json))
+        attrs = json.loads(item_json)
+        hash_key = DynamoType(attrs[table.hash_key_attr])
+        range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+        # Item(...) re-sums the item's size for every attribute it sets (quadratic: 7 ms per item of this
+        # table, 68 s for 10,000); these items were within the limit when written: filled in one update.
+        item = Item(hash_key, range_key, {})
+        dict.update(item.attrs, {name: _typed(DynamoType, value) for name, value in attrs.items()})
+        if range_key is not None:
+            table.items[hash_key][range_key] = item
+        else:
+            table.items[hash_key] = item
         count += 1
     return count, missing

@@ -4,6 +4,7 @@ blob file; restored objects read their bodies from the blob files (nothing is lo
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,19 +65,19 @@ def restore(account: str, region: str, buckets: list[str], rows: list[ObjectRow]
     for name in buckets:
         if name not in s3.buckets:
             s3.create_bucket(name, region)
+    # One key built by moto, then copied per object (FakeKey() costs ~85 us: 3.3 s for 38,750 objects).
+    template = FakeKey(name="", value=b"", account_id=account, region_name=region, etag="")
+    template._value_buffer.close()
+    shared = {k: v for k, v in template.__dict__.items() if k not in ("_value_buffer", "lock", "_metadata")}
+    root = str(blobs.root)
     for bucket_name, key_name, digest, size, info_json in rows:
         info = json.loads(info_json)
         bucket = s3.buckets.get(bucket_name) or s3.create_bucket(bucket_name, region)
-        key = FakeKey(
-            name=key_name,
-            value=b"",
-            account_id=account,
-            region_name=region,
-            etag=info["etag"],
-            bucket_name=bucket_name,
-        )
-        key._value_buffer.close()
-        key._value_buffer = BlobBuffer(blobs.path(digest), digest, size)  # type: ignore[assignment]
+        key: Any = FakeKey.__new__(FakeKey)
+        key.__dict__.update(shared)
+        key.name, key.bucket_name, key._etag = key_name, bucket_name, info["etag"]
+        key.lock = threading.Lock()
+        key._value_buffer = BlobBuffer(f"{root}/{digest[:2]}/{digest}", digest, size)
         key.contentsize = size
         key._metadata = LowercaseDict()
         key._metadata.update(info["metadata"])
