@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from bench import sharp as sharp_setup
+from bench import tasks as bench_tasks
 from bench.formats import task_f, task_g, task_h, task_w
 from bench.sharp import SharpWorker
 from bench.tasks import CORPUS, PHOTOS, Detail, Fields, task_a, task_b, task_c, task_d, task_e, write_detail
@@ -40,7 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("tasks", nargs="*", choices=[*TASKS, []], metavar="TASK", help="A-H, W (all)")
     parser.add_argument("--quick", action="store_true", help="few rounds, 20 images for E: a smoke run")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "last.json")
+    parser.add_argument(
+        "--state",
+        action="store_true",
+        help="E: the local stack keeps its state in a temporary folder, as imgflow serve does by default",
+    )
     args = parser.parse_args(argv)
+    bench_tasks.E_STATE = args.state
     chosen = [t for t in TASKS if t in (args.tasks or TASKS)]
     missing = [str(p) for p in PHOTOS if not p.exists()]
     if missing:

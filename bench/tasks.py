@@ -292,23 +292,39 @@ def _union(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
+#: ``--state``: task E runs with the state persisted (``imgflow serve``'s default) instead of ephemeral.
+E_STATE = False
+
+
 def task_e(quick: bool) -> tuple[Fields, Detail]:
     import requests
 
     from imgflow_tools.demo import upload_paced, wait_for_records
     from imgflow_tools.local import moto_adapter
     from imgflow_tools.local.cloud import LocalCloud
+    from imgflow_tools.local.state import StateStore
+    from imgflow_tools.local.state.store import size_on_disk
 
     count = 20 if quick else 200
+    disk: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="imgflow-bench-") as tmp:
         files = demo_images(Path(tmp), count)
+        state = StateStore.open(Path(tmp) / "state") if E_STATE else None
         # Powertools flushes buffered metrics with print(): keep this command's stdout to result lines.
-        with handler_clock() as calls, LocalCloud() as cloud, contextlib.redirect_stdout(sys.stderr):
+        with (
+            handler_clock() as calls,
+            LocalCloud(state=state) as cloud,
+            contextlib.redirect_stdout(sys.stderr),
+        ):
             cpu0, started = time.process_time(), time.monotonic()
             with requests.Session() as session:
                 uploads = upload_paced(files, cloud, session)
             records = wait_for_records(cloud, uploads, timeout=1800, progress=False)
+            if state is not None:
+                state.flush(settle_s=0)  # what the run wrote is on disk before the clock stops
             wall, cpu = time.monotonic() - started, time.process_time() - cpu0
+        if state is not None:
+            disk = size_on_disk(Path(tmp) / "state")
     by_execution: dict[str, list[tuple[float, float]]] = {}
     arn_of_image = {i: r.get("execution_arn", "") for i, r in records.items()}
     for kind, key, start, stop, _cpu in calls:
@@ -327,6 +343,7 @@ def task_e(quick: bool) -> tuple[Fields, Detail]:
     handler_cpu = sum(c[4] for c in calls)
     detail: Detail = {
         "images": count,
+        "state": disk or None,
         "statuses": statuses,
         "wall_s": wall,
         "process_cpu_s": cpu,

@@ -27,16 +27,36 @@ def serve_env(state: Path, **imgflow: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], *, timeout: float, cwd: Path | None = None) -> Iterator[dict[str, Any]]:
-    """Start ``imgflow serve --port 0 --json``, yield the JSON line it prints once up, terminate it after.
+def serving(
+    env: dict[str, str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    args: tuple[str, ...] = ("--ephemeral",),
+) -> Iterator[dict[str, Any]]:
+    """Start ``imgflow serve --port 0 --json`` (ephemeral unless ``args`` say otherwise), yield the JSON
+    line it prints once up, terminate it after."""
+    with serve_process(env, timeout=timeout, cwd=cwd, args=args) as (_, info):
+        yield info
 
-    Its stderr goes to ``serve.log`` in ``IMGFLOW_STATE_DIR``; a server not up within ``timeout`` seconds
-    is killed and the test fails with the log's tail.
+
+@contextmanager
+def serve_process(
+    env: dict[str, str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    args: tuple[str, ...] = ("--ephemeral",),
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """``serving``, also yielding the process (to kill it).
+
+    Its stderr goes to ``serve.log`` in ``IMGFLOW_STATE_DIR`` (appended); a server not up within ``timeout``
+    seconds is killed and the test fails with the log's tail.
     """
     log_path = Path(env["IMGFLOW_STATE_DIR"]) / "serve.log"
-    with log_path.open("w") as log:
+    with log_path.open("a") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "imgflow_tools.cli", "serve", "--port", "0", "--json"],
+            [sys.executable, "-m", "imgflow_tools.cli", "serve", "--port", "0", "--json", *args],
             stdout=subprocess.PIPE,
             stderr=log,
             env=env,
@@ -52,10 +72,10 @@ def serving(env: dict[str, str], *, timeout: float, cwd: Path | None = None) -> 
             proc.wait(5)
             pytest.fail(f"imgflow serve did not start:\n{log_path.read_text()[-3000:]}")
         try:
-            yield json.loads(line)
+            yield proc, json.loads(line)
         finally:
             proc.terminate()
             try:
-                proc.wait(15)
+                proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()

@@ -16,7 +16,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from PIL import Image
@@ -29,6 +29,9 @@ from imgflow.records.table import TTL_ATTRIBUTE
 from imgflow.workflow import asl
 from imgflow.workflow.functions import REPROCESS_FUNCTION, TASKS, reserved_concurrency
 from imgflow_tools.local import faults, moto_adapter
+
+if TYPE_CHECKING:
+    from imgflow_tools.local.state import Restored, StateStore
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -81,6 +84,12 @@ class LocalCloud:
     concurrency: int | None = None
     #: Optional WSGI middleware around moto (e.g. the POST policy check of the local S3 endpoint).
     middleware: Callable[[WsgiApp], WsgiApp] | None = None
+    #: Where the state persists (``imgflow_tools.local.state``); None: ephemeral, gone with the process.
+    state: StateStore | None = None
+    #: What the start found in ``state`` (None when ephemeral).
+    restored: Restored | None = None
+    #: A clean stop waits this long for running executions before the last flush.
+    drain_s: float = 10.0
     endpoint: str = ""
     ingest_arn: str = ""
     reprocess_arn: str = ""
@@ -94,6 +103,10 @@ class LocalCloud:
             raise RuntimeError("a LocalCloud already runs in this process (moto's state is process-wide)")
         _running = self
         moto_adapter.install()
+        if self.state is not None:
+            from imgflow_tools.local.state import changes
+
+            changes.install()
         faults.install()  # off unless IMGFLOW_FAULTS is set; switchable at run time (/_imgflow/faults)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # Powertools warns on every invocation that publishes no metric; metrics are off locally anyway.
@@ -130,16 +143,32 @@ class LocalCloud:
         aws.client.cache_clear()
         self._configure_moto()
         self.deploy()
+        if self.state is not None:
+            self.restored = self.state.restore(ACCOUNT, REGION)
+            self.state.start()
         return self
 
     def stop(self) -> None:
         global _running
         if _running is self:
             _running = None
+        if self.state is not None:
+            self._drain()
+            self.state.close()
+            self.state = None
         if self._server:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def _drain(self) -> None:
+        """A clean stop lets running executions end (up to ``drain_s``); those still running are flushed
+        as RUNNING and end ABORTED at the next start, like a crash's."""
+        from imgflow_tools.local.state import executions
+
+        deadline = time.monotonic() + self.drain_s
+        while executions.running(ACCOUNT, REGION) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def __enter__(self) -> LocalCloud:
         return self.start()

@@ -12,7 +12,8 @@ Two listeners:
 Both are behind ``origin.guard``: only their own ``Host`` names, and only the page's origin (plus those the
 user allows) may drive them; CORS answers name the allowed origin, never an echo of the request's.
 
-State lives as long as the process.
+State lives in a folder (``imgflow_tools.local.state``) and outlives the process, or, ephemeral, as long
+as the process.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from imgflow_tools.local.origin import (
 )
 from imgflow_tools.local.post_policy import S3PolicyGate
 from imgflow_tools.local.site import Site, find_dist, page_config
+from imgflow_tools.local.state import Restored, StateStore
 
 API_HANDLER = "api.handler.lambda_handler"
 #: Routes without the authorizer (CDK: no JWT authorizer on these either).
@@ -297,6 +299,8 @@ class LocalServer:
     allow_origins: tuple[str, ...] = ()
     #: Every origin both listeners answer (the page's and ``allow_origins``), set by ``start``.
     origins: frozenset[str] = frozenset()
+    #: Where the state persists; None: ephemeral.
+    state: StateStore | None = None
     _server: BaseWSGIServer | None = None
 
     @property
@@ -305,6 +309,10 @@ class LocalServer:
 
     def start(self) -> LocalServer:
         self.key = self.key or tokens.local_key()
+        if self.state is not None:  # cursors handed out before a restart stay valid
+            if not (cursor_key := self.state.get("cursor_key")):
+                self.state.put("cursor_key", cursor_key := secrets.token_hex(32))
+            os.environ["IMGFLOW_CURSOR_KEY"] = cursor_key
         extra = configured_origins(self.allow_origins)  # ValueError before anything starts
         try:
             return self._start(extra)
@@ -321,7 +329,10 @@ class LocalServer:
         self.api_url = f"http://127.0.0.1:{self.port}"
         self.origins = page_origins(self.port) | extra
         self.cloud = LocalCloud(
-            settings=self.settings, port=self.s3_port, middleware=aws_middleware(self.origins)
+            settings=self.settings,
+            port=self.s3_port,
+            middleware=aws_middleware(self.origins),
+            state=self.state,
         ).start()
         limits = self.settings.limits
         os.environ.update(
@@ -366,15 +377,21 @@ def serve(
     as_json: bool,
     repair_every_s: float = 0,
     allow_origins: tuple[str, ...] = (),
+    state: StateStore | None = None,
 ) -> int:
     """Run until interrupted; prints where everything listens and a token for ``user``. Every
-    ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does."""
-    from imgflow_tools.local.schedule import RepairSchedule
+    ``repair_every_s`` seconds (0: never) reprocesses stuck and failed images, as the AWS schedule does.
+    With ``state``, the stack is restored from it and kept in it (None: ephemeral)."""
 
     server = LocalServer(
-        port=port, s3_port=s3_port, settings=Settings.from_env(), allow_origins=allow_origins
+        port=port,
+        s3_port=s3_port,
+        settings=Settings.from_env(),
+        allow_origins=allow_origins,
+        state=state,
     )
     with server:
+        restored = server.cloud.restored if server.cloud else None
         token = server.token(user)
         info = {
             # A one-time code, exchanged by the page for a token: the link in the history is then worthless.
@@ -389,6 +406,8 @@ def serve(
             "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
             "repair_every_s": repair_every_s,
             "origins": sorted(server.origins),
+            "state": str(state.directory) if state else None,
+            "restored": _restored_info(restored),
         }
         if as_json:
             print(json.dumps(info), flush=True)
@@ -402,10 +421,11 @@ def serve(
                 f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"
                 f"  Origins        {', '.join(sorted(server.origins))} (only these pages may call both)\n"
                 f"  token for {user!r} (more: imgflow token NAME):\n{info['token']}\n"
-                "Ctrl-C stops it; all state goes with it.",
+                f"{_state_line(state, restored)}\n"
+                "Ctrl-C stops it.",
                 flush=True,
             )
-        repair = RepairSchedule(server.endpoint, repair_every_s).start()
+        repair = _schedule(server.endpoint, repair_every_s, state, restored).start()
         try:
             while True:
                 time.sleep(3600)
@@ -414,3 +434,50 @@ def serve(
         finally:
             repair.stop()
     return 0
+
+
+def _restored_info(restored: Restored | None) -> dict[str, Any] | None:
+    if restored is None:
+        return None
+    return {
+        "objects": restored.objects,
+        "items": restored.items,
+        "executions": restored.executions,
+        "aborted": restored.aborted,
+        "seconds": round(restored.seconds, 3),
+    }
+
+
+def _state_line(state: StateStore | None, restored: Restored | None) -> str:
+    if state is None or restored is None:
+        return "Ephemeral: all state goes with the process."
+    if restored.new:
+        return f"State: {state.directory} (new; kept across restarts)"
+    line = (
+        f"State: {state.directory} ({restored.items} records, {restored.objects} objects, "
+        f"{restored.executions} runs restored in {restored.seconds:.1f} s)"
+    )
+    if restored.aborted:
+        line += f"; {restored.aborted} runs in flight at the last stop are ABORTED and their images repaired"
+    return line
+
+
+def _schedule(endpoint: str, period_s: float, state: StateStore | None, restored: Restored | None) -> Any:
+    """The repair timer, continuing the previous process's period; after a crash or a stop with runs in
+    flight it first runs the stuck mode on what the previous process left (``older_than_s``: its last
+    flush)."""
+    from imgflow_tools.local.schedule import RepairSchedule
+
+    if state is None or restored is None:
+        return RepairSchedule(endpoint, period_s)
+    last = state.get("repair.last_run")
+    schedule = RepairSchedule(
+        endpoint,
+        period_s,
+        last_run=float(last) if last else None,
+        on_run=lambda at: state.put("repair.last_run", repr(at)),
+    )
+    if restored.aborted or not restored.clean:
+        since = max(0, int(time.time() - restored.last_flush)) if restored.last_flush else 0
+        schedule.run_soon(("stuck",), older_than_s=since)
+    return schedule
