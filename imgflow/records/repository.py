@@ -568,6 +568,83 @@ class ImageRepository:
         return True
 
 
+class ContentIndex:
+    """Exact and near duplicates of an owner's images: the by_content index and the band items."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("dynamodb")
+
+    @_translated
+    def same_bytes(
+        self, owner: str, sha256: str, *, pipeline_version: str | None, exclude: str = ""
+    ) -> str | None:
+        """The oldest of ``owner``'s PROCESSED images with these bytes (of this pipeline version, when
+        given), other than ``exclude``; None if there is none. One Query (eventually consistent)."""
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            IndexName=t.BY_CONTENT,
+            KeyConditionExpression="gsi3pk = :c",
+            ExpressionAttributeValues={":c": {"S": t.content_pk(owner, sha256)}},
+        )
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = _item(raw)
+                if item.get("status") != Status.PROCESSED or item.get("image_id") == exclude:
+                    continue
+                if pipeline_version is None or item.get("pipeline_version") == pipeline_version:
+                    return str(item["image_id"])
+        return None
+
+    @_translated
+    def put_bands(self, owner: str, image_id: str, bands: list[str], stale: list[str]) -> None:
+        """Band items of the image's perceptual hash (and the removal of a previous hash's ``stale`` ones)."""
+        requests = [
+            {"PutRequest": {"Item": {t.PK: {"S": t.band_pk(owner, b)}, t.SK: {"S": image_id}}}} for b in bands
+        ] + [
+            {"DeleteRequest": {"Key": {t.PK: {"S": t.band_pk(owner, b)}, t.SK: {"S": image_id}}}}
+            for b in stale
+            if b not in bands
+        ]
+        self._batch_write(requests)
+
+    @_translated
+    def remove_bands(self, owner: str, image_id: str, bands: list[str]) -> None:
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": {t.PK: {"S": t.band_pk(owner, b)}, t.SK: {"S": image_id}}}}
+                for b in bands
+            ]
+        )
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for i in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.table_name: requests[i : i + 25]}
+            for attempt in range(8):
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+
+    @_translated
+    def sharing_a_band(self, owner: str, bands: list[str]) -> set[str]:
+        """Ids of the owner's images whose perceptual hash shares a band with ``bands``: a Query per band."""
+        found: set[str] = set()
+        for band in bands:
+            pages = self.client.get_paginator("query").paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": t.band_pk(owner, band)}},
+                ProjectionExpression="sk",
+            )
+            found.update(raw[t.SK]["S"] for page in pages for raw in page.get("Items", []))
+        return found
+
+
 def recent_runs(record: dict[str, Any]) -> list[str]:
     """ARNs of the executions that worked on the image, newest first (records older than ``runs`` too)."""
     arns = list(record.get("runs") or [])
