@@ -257,7 +257,9 @@ def test_the_same_bytes_twice_reuse_the_first_image_without_a_resize(cloud: Loca
     # Another owner's identical upload is never a duplicate of this owner's image.
     other_id = put_upload(cloud, data, owner="someone-else")
     other = wait_record(cloud, other_id)
-    assert other.get("duplicate_of") is None and "Resize" in entered_states(_visit(cloud, other["execution_arn"]))
+    assert other.get("duplicate_of") is None and "Resize" in entered_states(
+        _visit(cloud, other["execution_arn"])
+    )
 
 
 def test_every_state_of_the_definition_is_reached() -> None:
