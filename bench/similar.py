@@ -47,7 +47,8 @@ def hashes(items: list[Item]) -> tuple[list[str], dict[str, list[float]]]:
 
 def pair_distances(items: list[Item], values: list[str]) -> tuple[list[int], list[int]]:
     """Distances of the near pairs (same group) and of the unrelated pairs."""
-    near, unrelated = [], []
+    near: list[int] = []
+    unrelated: list[int] = []
     for i, j in itertools.combinations(range(len(items)), 2):
         d = similarity.distance(values[i], values[j])
         (near if items[i].group == items[j].group else unrelated).append(d)
