@@ -273,6 +273,10 @@ def test_the_gallery_paints_placeholders_before_thumbnails(
     card = page.locator("#gallery li.card", has_text="meadow.jpg").first
     canvas = card.locator("canvas.thumbhash")
     expect(canvas).to_be_visible()
+    for _ in range(100):  # the thumbnail is requested (lazily, once laid out) and held back
+        if held:
+            break
+        page.wait_for_timeout(50)
     assert held, "the thumbnail was requested (and is held back)"
     assert not image_loaded(page, f"#gallery li.card[data-id='{card.get_attribute('data-id')}'] img")
     # The placeholder is a picture, not a flat box: its pixels vary, and it keeps the photo's aspect (4:3).
