@@ -32,6 +32,8 @@ NOT_DELETED = "attribute_not_exists(deleted_at)"
 FINISH_OWNS = "execution_arn = :exec OR attribute_not_exists(seq) OR seq < :seq"
 #: Executions a record remembers (``runs``, oldest first): enough to inspect recent runs without a listing.
 MAX_RUNS = 10
+#: by_content entries read a page: the first PROCESSED one is almost always the first (the oldest).
+CONTENT_PAGE = 8
 
 
 def now_iso() -> str:
@@ -584,12 +586,22 @@ class ContentIndex:
         self, owner: str, sha256: str, *, pipeline_version: str | None, exclude: str = ""
     ) -> str | None:
         """The oldest of ``owner``'s PROCESSED images with these bytes (of this pipeline version, when
-        given), other than ``exclude``; None if there is none. One Query (eventually consistent)."""
+        given), other than ``exclude``; None if there is none. Eventually consistent.
+
+        Reads a few index entries a page, only of that version (``begins_with`` on the sort key), and stops
+        at the first match: an owner with hundreds of copies of one photo, or of an older version (a
+        ``stale`` reprocess), costs the same small Query as one with a single copy.
+        """
+        condition, values = "gsi3pk = :c", {":c": {"S": t.content_pk(owner, sha256)}}
+        if pipeline_version is not None:
+            condition += " AND begins_with(gsi3sk, :v)"
+            values[":v"] = {"S": t.content_sk(pipeline_version, "")}
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table_name,
             IndexName=t.BY_CONTENT,
-            KeyConditionExpression="gsi3pk = :c",
-            ExpressionAttributeValues={":c": {"S": t.content_pk(owner, sha256)}},
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            Limit=CONTENT_PAGE,
         )
         for page in pages:
             for raw in page.get("Items", []):

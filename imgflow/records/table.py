@@ -6,7 +6,8 @@
 | an owner's images, newest first, by date range   | Query by_owner: gsi1pk=OWNER#<owner>, gsi1sk between    |
 | images by status (FAILED for retry, PENDING ...) | Query by_status: gsi2pk=STATUS#<status>                 |
 | images made by another pipeline version          | Query by_status: gsi2sk < V<cur># and >= V<cur>$        |
-| an owner's PROCESSED images with the same bytes  | Query by_content: gsi3pk=OWNER#<owner>#SHA#<sha256>     |
+| an owner's PROCESSED images with the same bytes  | Query by_content: gsi3pk=OWNER#<owner>#SHA#<sha256>,    |
+|   (of one pipeline version)                      |   begins_with(gsi3sk, <version>#), a few items a page   |
 | an owner's images with a similar perceptual hash | Query pk=OWNER#<owner>#PH#<band> per band (band items)  |
 
 Band items (``pk=OWNER#<owner>#PH#<i>-<bits>``, ``sk=<image id>``, with ``phash``) are written when a record
@@ -59,6 +60,11 @@ def owner_sk(created_at: str, image_id: str) -> str:
 def content_pk(owner: str, sha256: str) -> str:
     """by_content: an owner's images with these bytes (never another owner's)."""
     return f"OWNER#{owner}#SHA#{sha256}"
+
+
+def content_sk(pipeline_version: str, image_id: str) -> str:
+    """by_content's sort key: a lookup for one pipeline version reads only that version's entries."""
+    return f"{pipeline_version}#{image_id}"
 
 
 def band_pk(owner: str, band: str) -> str:

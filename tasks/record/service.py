@@ -7,7 +7,13 @@ from typing import Any
 
 from imgflow import keys, objects, similarity
 from imgflow.config import Settings
-from imgflow.errors import REJECTIONS, DuplicateRun, OriginalGone, SupersededResult, lambda_error_message
+from imgflow.errors import (
+    REJECTIONS,
+    DuplicateRun,
+    OriginalGone,
+    SupersededResult,
+    lambda_error_message,
+)
 from imgflow.models import (
     REPROCESS_SOURCE,
     ClaimInput,
@@ -70,7 +76,7 @@ def error_message(cause: str | None) -> str:
     return lambda_error_message(cause)[:MAX_MESSAGE]
 
 
-def result_fields(task: FinishInput) -> dict[str, Any]:
+def result_fields(task: FinishInput, pipeline_version: str) -> dict[str, Any]:
     """The record's fields for this outcome (besides status and ownership)."""
     state = task.state
     fields: dict[str, Any] = {"reason": None, "error": None}
@@ -102,7 +108,11 @@ def result_fields(task: FinishInput) -> dict[str, Any]:
         if state.validated and state.validated.sha256 and state.image:
             # by_content: later uploads of the same bytes by this owner find this image.
             sha = state.validated.sha256
-            fields.update(sha256=sha, gsi3pk=t.content_pk(state.image.owner, sha), gsi3sk=state.image.id)
+            fields.update(
+                sha256=sha,
+                gsi3pk=t.content_pk(state.image.owner, sha),
+                gsi3sk=t.content_sk(pipeline_version, state.image.id),
+            )
     if state.error:
         name = state.error.Error
         message = error_message(state.error.Cause)
@@ -132,7 +142,7 @@ def finish(task: FinishInput, settings: Settings) -> dict[str, Any]:
             execution_arn=task.execution_arn,
             status=Status(task.status),
             pipeline_version=settings.pipeline_version,
-            fields=result_fields(task),
+            fields=result_fields(task, settings.pipeline_version),
             bucket=image.bucket,
             key=image.key,
         )

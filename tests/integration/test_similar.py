@@ -70,7 +70,14 @@ def test_a_sha256_is_answered_for_its_owner_only(cloud: LocalCloud) -> None:
     data = b"the bytes of a photo"
     sha = hashlib.sha256(data).hexdigest()
     first = keys.new_image_id()
-    _put_processed(cloud, "hasher", first, sha256=sha, gsi3pk=t.content_pk("hasher", sha), gsi3sk=first)
+    _put_processed(
+        cloud,
+        "hasher",
+        first,
+        sha256=sha,
+        gsi3pk=t.content_pk("hasher", sha),
+        gsi3sk=t.content_sk("v", first),
+    )
     spec = UploadSpec(filename="again.jpg", content_type="image/jpeg", size=len(data), sha256=sha)
 
     [known] = service.create_uploads("hasher", [spec], cloud.settings)
