@@ -11,6 +11,7 @@ from imgflow.errors import (
     REJECTIONS,
     DuplicateRun,
     OriginalGone,
+    SourceMissing,
     SupersededResult,
     lambda_error_message,
 )
@@ -207,7 +208,10 @@ def reuse(task: ReuseInput, settings: Settings) -> Processed:
         if r["key"] not in copies:
             path = PurePosixPath(r["key"])
             copies[r["key"]] = keys.rendition_key(image.owner, image.id, path.stem, path.suffix[1:], run)
-            objects.copy(settings.renditions_bucket, r["key"], copies[r["key"]])
+            try:
+                objects.copy(settings.renditions_bucket, r["key"], copies[r["key"]])
+            except SourceMissing as exc:  # deleted after the read above: its record is a tombstone now
+                raise OriginalGone(f"image {first_id}'s rendition {r['key']} is gone") from exc
         renditions.append(RenditionOut.model_validate({**r, "key": copies[r["key"]]}))
     return Processed(
         renditions=renditions,

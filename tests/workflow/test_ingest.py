@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imgflow import keys
+from imgflow import aws, keys
 from imgflow.records import ImageRepository
 from imgflow.workflow import asl
 from imgflow_tools.local import moto_adapter
@@ -260,6 +260,54 @@ def test_the_same_bytes_twice_reuse_the_first_image_without_a_resize(cloud: Loca
     assert other.get("duplicate_of") is None and "Resize" in entered_states(
         _visit(cloud, other["execution_arn"])
     )
+
+
+def test_a_duplicate_whose_first_image_is_deleted_before_reuse_is_processed_anew(cloud: LocalCloud) -> None:
+    """Validate finds the first image; it is deleted before Reuse reads it: OriginalGone, then Process."""
+    from api import service  # the API's delete: record, original and renditions
+
+    data = jpeg_bytes((640, 400))
+    first_id = put_upload(cloud, data, owner="gone")
+    assert wait_record(cloud, first_id)["status"] == "PROCESSED"
+    found, resume = threading.Event(), threading.Event()
+
+    def hold_after_lookup(parsed: dict[str, Any], **_: Any) -> None:
+        # The by_content Query of the second upload's Validate has answered with the first image.
+        if not found.is_set() and first_id in json.dumps(parsed.get("Items", [])):
+            found.set()
+            resume.wait(30)
+
+    ddb = aws.client("dynamodb")  # the handlers' client
+    ddb.meta.events.register("after-call.dynamodb.Query", hold_after_lookup)
+    try:
+        second_id = put_upload(cloud, data, owner="gone")
+        assert found.wait(30), "Validate never looked the bytes up"
+        service.delete_image("gone", first_id, cloud.settings)
+    finally:
+        resume.set()
+        ddb.meta.events.unregister("after-call.dynamodb.Query", hold_after_lookup)
+    second = wait_record(cloud, second_id)
+
+    assert second["status"] == "PROCESSED" and second.get("duplicate_of") is None
+    events = _visit(cloud, second["execution_arn"])
+    states = entered_states(events)
+    assert states[:4] == ["Claim", "Validate", "Known", "Reuse"] and states[-2:] == [
+        "RecordProcessed",
+        "Processed",
+    ]
+    assert states[4] == "Process" and "Resize" in states  # computed anew, not copied
+    assert failed_tasks(events) == ["OriginalGone"]
+    validate_out = next(
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in events
+        if e.get("stateExitedEventDetails", {}).get("name") == "Validate"
+    )
+    assert validate_out["validated"]["duplicate_of"] == first_id  # Known did choose Reuse
+    s3 = cloud.client("s3")
+    for rendition in second["renditions"]:
+        assert rendition["key"].startswith(f"gone/{second_id}/")
+        body = s3.get_object(Bucket=cloud.settings.renditions_bucket, Key=rendition["key"])["Body"].read()
+        assert len(body) == rendition["bytes"]
 
 
 def test_every_state_of_the_definition_is_reached() -> None:
