@@ -36,6 +36,7 @@ from api.models import (
     ImageSummary,
     InlineImage,
     ReprocessAccepted,
+    SimilarImages,
     Tag,
     UploadBatch,
     UploadSpec,
@@ -262,6 +263,20 @@ def reprocess_image(image_id: ImageId) -> ReprocessAccepted:
 )
 def image_runs(image_id: ImageId) -> ImageRuns:
     return service.image_runs(owner(), image_id, settings())
+
+
+@app.get(
+    "/images/<image_id>/similar",
+    summary="The caller's near duplicates of an image",
+    description="Images whose perceptual hash differs from this one's by at most `threshold` bits (resized, "
+    "recompressed, slightly cropped, brightened or rotated copies), closest first; found by index lookups, "
+    "never a scan. Not counted as an access.",
+    responses=responses(200, "The near duplicates", 404),
+    security=SECURITY,
+    tags=["images"],
+)
+def similar_images(image_id: ImageId) -> SimilarImages:
+    return service.similar_images(owner(), image_id, settings(), accept=_accept())
 
 
 @app.get(

@@ -67,6 +67,12 @@ class UploadSpec(Strict):
     filename: Filename
     content_type: ContentType = Field(description="Declared type (the content decides in the end)")
     size: int = Field(ge=1, le=2**53, description="Size in bytes (at most the configured maximum)")
+    sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the file (hex): if you already have a PROCESSED image with these bytes, the "
+        "ticket answers `duplicate_of` and no upload is needed",
+    )
 
 
 class UploadBatch(Strict):
@@ -79,11 +85,14 @@ class PresignedPost(BaseModel):
 
 
 class UploadTicket(BaseModel):
-    id: str
+    id: str = Field(description="The new image's id; with `duplicate_of`, the image you already have")
     status: Status
-    upload: PresignedPost
+    upload: PresignedPost | None = Field(None, description="Absent when `duplicate_of` is set")
     expires_in: int = Field(description="Seconds the presigned POST stays valid")
     max_bytes: int = Field(description="Largest file the presigned POST accepts")
+    duplicate_of: str | None = Field(
+        None, description="Your PROCESSED image with the same bytes (`sha256`): nothing to upload"
+    )
 
 
 class UploadTickets(BaseModel):
@@ -110,6 +119,12 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class Placeholder(BaseModel):
+    kind: Literal["thumbhash", "blurhash"]
+    hash: str = Field(description="The placeholder, base64 (ThumbHash): paint it until a rendition loads")
+    color: str = Field(description="Dominant colour, #rrggbb")
+
+
 class ImageSummary(BaseModel):
     id: str
     status: Status
@@ -125,6 +140,8 @@ class ImageSummary(BaseModel):
     error: ErrorInfo | None = Field(None, description="REJECTED: the rejection in words; FAILED: the error")
     tags: list[str] = []
     description: str | None = None
+    placeholder: Placeholder | None = Field(None, description="PROCESSED: what to paint before the pixels")
+    duplicate_of: str | None = Field(None, description="The image with the same bytes this one reuses")
 
 
 class ImageListItem(ImageSummary):
@@ -164,6 +181,15 @@ class ImageDetail(ImageSummary):
     urls_expire_in: int = Field(description="Seconds the presigned URLs stay valid")
     access_count: int = 0
     last_accessed_at: str | None = None
+
+
+class SimilarImage(ImageListItem):
+    distance: int = Field(description="Bits the perceptual hashes differ by (0: alike)")
+
+
+class SimilarImages(BaseModel):
+    items: list[SimilarImage] = Field(description="The caller's near duplicates of the image, closest first")
+    threshold: int = Field(description="The largest distance counted as a near duplicate")
 
 
 class ImagePatch(Strict):

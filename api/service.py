@@ -30,16 +30,18 @@ from api.models import (
     PresignedPost,
     RenditionView,
     ReprocessAccepted,
+    SimilarImage,
+    SimilarImages,
     UploadSpec,
     UploadTicket,
     WorkflowGraph,
 )
-from imgflow import keys, objects
+from imgflow import keys, objects, similarity
 from imgflow.config import Settings
 from imgflow.models import REPROCESS_DETAIL_TYPE, REPROCESS_SOURCE, ReprocessEvent
 from imgflow.records import ImageRepository, Status
 from imgflow.records import table as t
-from imgflow.records.repository import STALE_CLAIM, recent_runs
+from imgflow.records.repository import STALE_CLAIM, ContentIndex, recent_runs
 from imgflow.uploads import presign_upload
 from imgflow.workflow import asl_graph, executions
 
@@ -107,6 +109,10 @@ def create_uploads(owner: str, specs: Iterable[UploadSpec], settings: Settings) 
             raise TooLarge(f"{spec.filename!r}: {spec.size} bytes, more than the maximum of {max_bytes}")
     tickets = []
     for spec in specs:
+        known = _known_upload(owner, spec, settings)
+        if known:
+            tickets.append(known)
+            continue
         presigned = presign_upload(
             owner=owner,
             filename=spec.filename,
@@ -121,9 +127,28 @@ def create_uploads(owner: str, specs: Iterable[UploadSpec], settings: Settings) 
                 upload=PresignedPost(url=presigned.url, fields=presigned.fields),
                 expires_in=presigned.expires_in,
                 max_bytes=max_bytes,
+                duplicate_of=None,
             )
         )
     return tickets
+
+
+def _known_upload(owner: str, spec: UploadSpec, settings: Settings) -> UploadTicket | None:
+    """A ticket that needs no upload: the owner's PROCESSED image with the bytes ``spec.sha256`` names
+    (any pipeline version; never another owner's). No record is created."""
+    if not spec.sha256:
+        return None
+    found = ContentIndex(settings.table_name).same_bytes(owner, spec.sha256, pipeline_version=None)
+    if not found:
+        return None
+    return UploadTicket(
+        id=found,
+        status=Status.PROCESSED,
+        upload=None,
+        expires_in=0,
+        max_bytes=settings.limits.max_bytes,
+        duplicate_of=found,
+    )
 
 
 def put_inline(owner: str, body: InlineImage, settings: Settings) -> ImageAccepted:
@@ -175,6 +200,8 @@ def _summary_fields(record: dict[str, Any]) -> dict[str, Any]:
         "error": record.get("error"),
         "tags": record.get("tags") or [],
         "description": record.get("description"),
+        "placeholder": record.get("placeholder"),
+        "duplicate_of": record.get("duplicate_of"),
     }
 
 
@@ -407,6 +434,7 @@ def delete_image(owner: str, image_id: str, settings: Settings) -> None:
     if record["status"] == Status.PROCESSING and record.get("execution_arn"):
         # No use finishing a deleted image (a task already running completes and cleans up after itself).
         executions.stop(record["execution_arn"], "image deleted")
+    _forget_phash(owner, image_id, record, settings)
     originals = {keys.upload_key(owner, image_id, settings.uploads_prefix)}
     if record.get("source_key") and record.get("source_bucket", settings.uploads_bucket) == (
         settings.uploads_bucket
@@ -417,6 +445,47 @@ def delete_image(owner: str, image_id: str, settings: Settings) -> None:
     renditions.update(objects.keys_under(settings.renditions_bucket, keys.rendition_prefix(owner, image_id)))
     if renditions:
         objects.delete(settings.renditions_bucket, renditions)
+
+
+def _forget_phash(owner: str, image_id: str, record: dict[str, Any], settings: Settings) -> None:
+    """The deleted image's perceptual-hash band items (its by_content entry went with the record)."""
+    if record.get("phash"):
+        ContentIndex(settings.table_name).remove_bands(owner, image_id, similarity.bands(record["phash"]))
+
+
+# -- near duplicates -------------------------------------------------------------------------------------
+#: Candidates read per request at most (band collisions of unrelated photos are rare: bench S).
+MAX_SIMILAR_CANDIDATES = 200
+
+
+def similar_images(
+    owner: str, image_id: str, settings: Settings, *, accept: str | None = None
+) -> SimilarImages:
+    """The owner's images whose perceptual hash is within ``similarity.THRESHOLD`` bits of this one's.
+
+    One Query per LSH band (``similarity.BANDS``) and one BatchGetItem of the candidates: the cost follows
+    the number of near candidates, not the size of the library. Every candidate is checked on its record.
+    """
+    repo = _repo(settings)
+    record = repo.get_owned(image_id, owner) if keys.is_valid_segment(image_id) else None
+    if record is None:
+        raise NotFound()
+    mine = record.get("phash")
+    if not mine:
+        return SimilarImages(items=[], threshold=similarity.THRESHOLD)
+    candidates = ContentIndex(settings.table_name).sharing_a_band(owner, similarity.bands(mine))
+    candidates.discard(image_id)
+    found = repo.get_many(sorted(candidates)[:MAX_SIMILAR_CANDIDATES])
+    items = []
+    for other in found.values():
+        theirs = other.get("phash")
+        if other.get("owner") != owner or other.get("status") != Status.PROCESSED or not theirs:
+            continue
+        distance = similarity.distance(mine, theirs)
+        if distance <= similarity.THRESHOLD:
+            items.append(SimilarImage(**_list_item(other, settings, accept).model_dump(), distance=distance))
+    items.sort(key=lambda item: (item.distance, item.id))
+    return SimilarImages(items=items, threshold=similarity.THRESHOLD)
 
 
 def reprocess(owner: str, image_id: str, settings: Settings, *, reason: str = "api") -> ReprocessAccepted:

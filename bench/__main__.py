@@ -1,4 +1,4 @@
-"""``python -m bench [A B C D E F G H W] [--quick]``: one result line per task (see bench/README.md)."""
+"""``python -m bench [A B C D E F G H S W] [--quick]``: one result line per task (see bench/README.md)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,20 @@ from bench import sharp as sharp_setup
 from bench import tasks as bench_tasks
 from bench.formats import task_f, task_g, task_h, task_w
 from bench.sharp import SharpWorker
+from bench.similar import task_s
 from bench.tasks import CORPUS, PHOTOS, Detail, Fields, task_a, task_b, task_c, task_d, task_e, write_detail
 
-TASKS = ("A", "B", "C", "D", "E", "F", "G", "H", "W")
-OTHERS = {"C": task_c, "D": task_d, "E": task_e, "F": task_f, "G": task_g, "H": task_h, "W": task_w}
+TASKS = ("A", "B", "C", "D", "E", "F", "G", "H", "S", "W")
+OTHERS = {
+    "C": task_c,
+    "D": task_d,
+    "E": task_e,
+    "F": task_f,
+    "G": task_g,
+    "H": task_h,
+    "S": task_s,
+    "W": task_w,
+}
 ORDER = ("ratio_vs_sharp", "ratio_vs_naive", "peak_rss_mib", "psnr_db", "ssim", "full_decodes")
 
 
@@ -38,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return reprocess.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("tasks", nargs="*", choices=[*TASKS, []], metavar="TASK", help="A-H, W (all)")
+    parser.add_argument("tasks", nargs="*", choices=[*TASKS, []], metavar="TASK", help="A-H, S, W (all)")
     parser.add_argument("--quick", action="store_true", help="few rounds, 20 images for E: a smoke run")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "last.json")
     parser.add_argument(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import io
 import json
 import os
@@ -23,8 +24,10 @@ from bench.measure import Samples, Timed, interleave, timed
 from bench.quality import compare
 from bench.sharp import SharpWorker
 from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition
+from imgflow.image.phash import phash
+from imgflow.image.placeholder import placeholder
 from tasks.extract_meta.metadata import extract_metadata
-from tasks.resize.renditions import render
+from tasks.resize.renditions import render, render_with_preview
 from tasks.validate.checks import validate_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,9 +134,15 @@ def task_b(sharp: SharpWorker | None, quick: bool) -> tuple[Fields, Detail]:
 
 # -- C: CPU per image across validate + extract_meta + resize ----------------------------------------------
 def imgflow_tasks(data: bytes) -> list[bytes]:
+    """The three tasks' image work, with validate's sha256 and resize's placeholder and pHash."""
     validate_image(data, LIMITS)
+    hashlib.sha256(data).hexdigest()
     extract_metadata(data, LIMITS)
-    return imgflow_render(data, DEFAULT_RENDITIONS)
+    rendered, preview = render_with_preview(data, DEFAULT_RENDITIONS, LIMITS)
+    if preview is not None:
+        placeholder(preview)
+        phash(preview)
+    return [r.data for r in sorted(rendered, key=lambda r: -r.width * r.height)]
 
 
 def naive_tasks(data: bytes, sizes: list[tuple[int, int]]) -> list[bytes]:
@@ -197,7 +206,7 @@ kind, path = sys.argv[1], sys.argv[2]
 from imgflow.config import DEFAULT_RENDITIONS, Limits
 data = open(path, "rb").read()
 if kind == "imgflow":
-    from tasks.resize.renditions import render
+    from tasks.resize.renditions import render, render_with_preview
     render(data, DEFAULT_RENDITIONS, Limits())
 elif kind == "naive":
     from bench.tasks import naive

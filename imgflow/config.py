@@ -17,7 +17,7 @@ from typing import Any, Literal
 #: Bump when the task code changes what it produces for the same spec (a new metadata field, another
 #: resampling filter...). The spec itself (renditions, formats, limits) is hashed into the pipeline
 #: version by ``pipeline_version``: changing it needs no bump.
-TASK_CODE_VERSION = 1
+TASK_CODE_VERSION = 2  # 2: placeholder, perceptual hash and sha256 (reprocess ``stale`` fills them in)
 
 #: Formats accepted by default, by content (Pillow's format ids: pillow-heif's plugin is "HEIF", for HEIC and
 #: HEIF; Pillow opens MPO through the JPEG plugin and APNG through PNG). ``IMGFLOW_FORMATS`` overrides it.

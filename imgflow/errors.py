@@ -117,3 +117,7 @@ class ImageDeleted(ImgflowError):
 
 class SupersededResult(ImgflowError):
     """A newer run owns the image record; this run's result must not overwrite it."""
+
+
+class OriginalGone(ImgflowError):
+    """The image a duplicate was to reuse is no longer PROCESSED with the same bytes: process it anew."""

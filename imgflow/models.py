@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
     S3EventNotificationEventBridgeModel,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgflow.records.table import Status
 
@@ -39,6 +39,10 @@ class Validated(BaseModel):
     mode: str
     bytes: int
     content_type: str
+    #: SHA-256 of the original's bytes (hex): exact duplicates, per owner.
+    sha256: str = ""
+    #: The owner's PROCESSED image with the same bytes and pipeline version, if any (the workflow reuses it).
+    duplicate_of: str | None = None
 
 
 class TaskInput(BaseModel):
@@ -97,8 +101,33 @@ class ErrorInfo(BaseModel):
 
 
 class Processed(BaseModel):
+    """``$.processed``: the Parallel's ``{resize: {renditions, placeholder, phash}, meta}`` (flattened here),
+    or what Reuse copied."""
+
     renditions: list[RenditionOut]
     meta: dict[str, Any]
+    #: ``{"kind", "hash", "color"}`` (``imgflow.image.placeholder``).
+    placeholder: dict[str, str] | None = None
+    #: 64-bit perceptual hash, hex (``imgflow.image.phash``).
+    phash: str | None = None
+    #: Set when the renditions and metadata were copied from this image (the same bytes), not computed.
+    duplicate_of: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_resize(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("resize"), dict):
+            data = {**data["resize"], **{k: v for k, v in data.items() if k != "resize"}}
+        return data
+
+
+class ReuseInput(BaseModel):
+    """The Reuse state: copy a duplicate's renditions and metadata from the image with the same bytes."""
+
+    action: Literal["reuse"]
+    image: ImageRef
+    validated: Validated
+    execution_arn: str
 
 
 class RunState(BaseModel):
@@ -119,7 +148,7 @@ class FinishInput(BaseModel):
     execution_arn: str
 
 
-RecordInput = Annotated[ClaimInput | FinishInput, Field(discriminator="action")]
+RecordInput = Annotated[ClaimInput | FinishInput | ReuseInput, Field(discriminator="action")]
 
 
 def parse_source_event(event: dict[str, Any]) -> tuple[str, str, str, bool]:

@@ -37,6 +37,17 @@ def write(
         aws.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **extra)
 
 
+def copy(bucket: str, source_key: str, key: str) -> None:
+    """A server-side copy within ``bucket`` (no bytes pass through the function)."""
+    with aws.translated_errors():
+        aws.client("s3").copy_object(
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": bucket, "Key": source_key},
+            MetadataDirective="COPY",
+        )
+
+
 def mark_rejected(bucket: str, key: str) -> None:
     """Tag a rejected original so that the bucket's lifecycle removes it (already gone: nothing to do)."""
     try:

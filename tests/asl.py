@@ -20,3 +20,23 @@ def all_states(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def task_states(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The Task states of a definition, nested ones included."""
     return {name: state for name, state in all_states(machine).items() if state["Type"] == "Task"}
+
+
+def default_path(machine: dict[str, Any]) -> list[str]:
+    """The top-level states of a run where nothing is caught and every Choice takes its Default."""
+    path, name = [], machine["StartAt"]
+    while name:
+        path.append(name)
+        state = machine["States"][name]
+        name = state.get("Next") or state.get("Default")
+    return path
+
+
+def branch_parents(machine: dict[str, Any]) -> dict[str, str]:
+    """Each state inside a Parallel's branches -> that Parallel's name (top level only)."""
+    return {
+        child: name
+        for name, state in machine["States"].items()
+        for branch in state.get("Branches", [])
+        for child in branch["States"]
+    }

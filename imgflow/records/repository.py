@@ -32,6 +32,8 @@ NOT_DELETED = "attribute_not_exists(deleted_at)"
 FINISH_OWNS = "execution_arn = :exec OR attribute_not_exists(seq) OR seq < :seq"
 #: Executions a record remembers (``runs``, oldest first): enough to inspect recent runs without a listing.
 MAX_RUNS = 10
+#: by_content entries read a page: the first PROCESSED one is almost always the first (the oldest).
+CONTENT_PAGE = 8
 
 
 def now_iso() -> str:
@@ -580,6 +582,93 @@ class ImageRepository:
                 return False
             raise
         return True
+
+
+class ContentIndex:
+    """Exact and near duplicates of an owner's images: the by_content index and the band items."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("dynamodb")
+
+    @_translated
+    def same_bytes(
+        self, owner: str, sha256: str, *, pipeline_version: str | None, exclude: str = ""
+    ) -> str | None:
+        """The oldest of ``owner``'s PROCESSED images with these bytes (of this pipeline version, when
+        given), other than ``exclude``; None if there is none. Eventually consistent.
+
+        Reads a few index entries a page, only of that version (``begins_with`` on the sort key), and stops
+        at the first match: an owner with hundreds of copies of one photo, or of an older version (a
+        ``stale`` reprocess), costs the same small Query as one with a single copy.
+        """
+        condition, values = "gsi3pk = :c", {":c": {"S": t.content_pk(owner, sha256)}}
+        if pipeline_version is not None:
+            condition += " AND begins_with(gsi3sk, :v)"
+            values[":v"] = {"S": t.content_sk(pipeline_version, "")}
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            IndexName=t.BY_CONTENT,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            Limit=CONTENT_PAGE,
+        )
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = _item(raw)
+                if item.get("status") != Status.PROCESSED or item.get("image_id") == exclude:
+                    continue
+                if pipeline_version is None or item.get("pipeline_version") == pipeline_version:
+                    return str(item["image_id"])
+        return None
+
+    @_translated
+    def put_bands(self, owner: str, image_id: str, bands: list[str], stale: list[str]) -> None:
+        """Band items of the image's perceptual hash (and the removal of a previous hash's ``stale`` ones)."""
+        requests = [
+            {"PutRequest": {"Item": {t.PK: {"S": t.band_pk(owner, b)}, t.SK: {"S": image_id}}}} for b in bands
+        ] + [
+            {"DeleteRequest": {"Key": {t.PK: {"S": t.band_pk(owner, b)}, t.SK: {"S": image_id}}}}
+            for b in stale
+            if b not in bands
+        ]
+        self._batch_write(requests)
+
+    @_translated
+    def remove_bands(self, owner: str, image_id: str, bands: list[str]) -> None:
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": {t.PK: {"S": t.band_pk(owner, b)}, t.SK: {"S": image_id}}}}
+                for b in bands
+            ]
+        )
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for i in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.table_name: requests[i : i + 25]}
+            for attempt in range(8):
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+
+    @_translated
+    def sharing_a_band(self, owner: str, bands: list[str]) -> set[str]:
+        """Ids of the owner's images whose perceptual hash shares a band with ``bands``: a Query per band."""
+        found: set[str] = set()
+        for band in bands:
+            pages = self.client.get_paginator("query").paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": t.band_pk(owner, band)}},
+                ProjectionExpression="sk",
+            )
+            found.update(raw[t.SK]["S"] for page in pages for raw in page.get("Items", []))
+        return found
 
 
 def recent_runs(record: dict[str, Any]) -> list[str]:

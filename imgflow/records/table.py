@@ -6,6 +6,12 @@
 | an owner's images, newest first, by date range   | Query by_owner: gsi1pk=OWNER#<owner>, gsi1sk between    |
 | images by status (FAILED for retry, PENDING ...) | Query by_status: gsi2pk=STATUS#<status>                 |
 | images made by another pipeline version          | Query by_status: gsi2sk < V<cur># and >= V<cur>$        |
+| an owner's PROCESSED images with the same bytes  | Query by_content: gsi3pk=OWNER#<owner>#SHA#<sha256>,    |
+|   (of one pipeline version)                      |   begins_with(gsi3sk, <version>#), a few items a page   |
+| an owner's images with a similar perceptual hash | Query pk=OWNER#<owner>#PH#<band> per band (band items)  |
+
+Band items (``pk=OWNER#<owner>#PH#<i>-<bits>``, ``sk=<image id>``, with ``phash``) are written when a record
+becomes PROCESSED and removed with it; they are hints: every candidate is checked against its record.
 
 The CDK app and the local runtime both build the table from ``TABLE`` (one definition).
 """
@@ -36,7 +42,7 @@ TTL_ATTRIBUTE = "expires_at"
 
 PK, SK = "pk", "sk"
 IMAGE_SK = "IMAGE"
-BY_OWNER, BY_STATUS = "by_owner", "by_status"
+BY_OWNER, BY_STATUS, BY_CONTENT = "by_owner", "by_status", "by_content"
 
 
 def image_pk(image_id: str) -> str:
@@ -49,6 +55,21 @@ def owner_pk(owner: str) -> str:
 
 def owner_sk(created_at: str, image_id: str) -> str:
     return f"{created_at}#{image_id}"
+
+
+def content_pk(owner: str, sha256: str) -> str:
+    """by_content: an owner's images with these bytes (never another owner's)."""
+    return f"OWNER#{owner}#SHA#{sha256}"
+
+
+def content_sk(pipeline_version: str, image_id: str) -> str:
+    """by_content's sort key: a lookup for one pipeline version reads only that version's entries."""
+    return f"{pipeline_version}#{image_id}"
+
+
+def band_pk(owner: str, band: str) -> str:
+    """A band item's partition: an owner's images whose perceptual hash has this band."""
+    return f"OWNER#{owner}#PH#{band}"
 
 
 def status_pk(status: str) -> str:
@@ -79,7 +100,7 @@ TABLE: dict[str, Any] = {
     "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
     "AttributeDefinitions": [
         {"AttributeName": name, "AttributeType": "S"}
-        for name in (PK, SK, "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+        for name in (PK, SK, "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
     ],
     "GlobalSecondaryIndexes": [
         {
@@ -109,6 +130,18 @@ TABLE: dict[str, Any] = {
                     "execution_arn",
                     "created_at",
                 ],
+            },
+        },
+        {
+            # Sparse: only PROCESSED records with a sha256 carry gsi3pk; a tombstone drops out.
+            "IndexName": BY_CONTENT,
+            "KeySchema": [
+                {"AttributeName": "gsi3pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi3sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["image_id", "status", "pipeline_version"],
             },
         },
     ],

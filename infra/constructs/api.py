@@ -193,6 +193,10 @@ class Api(Construct):
                         "dynamodb:UpdateItem",
                         "dynamodb:DeleteItem",
                         "dynamodb:Query",
+                        # GET /images/{id}/similar reads the candidates' records; DELETE removes the
+                        # image's perceptual-hash band items.
+                        "dynamodb:BatchGetItem",
+                        "dynamodb:BatchWriteItem",
                     ],
                     resources=[table],
                 ),

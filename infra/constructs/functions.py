@@ -16,6 +16,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from imgflow.config import Limits, Settings, _renditions_from_env
+from imgflow.records.table import BY_CONTENT
 from imgflow.workflow.functions import TASKS, FunctionSpec, reserved_concurrency
 from infra.bundling import python_code
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
@@ -112,7 +113,11 @@ class Functions(Construct):
         # HeadObject is authorised by GetObject. Without ListBucket S3 answers 403, not 404, for a key that
         # is not there: an original deleted meanwhile would end FAILED (AccessDenied), not SourceMissing.
         missing_is_404 = storage.list_uploads_statement()
-        self.allow("validate", [read_originals, missing_is_404], wildcards={uploads: OBJECTS_REASON})
+        # validate looks up the owner's image with the same bytes (exact duplicates: one Query).
+        same_bytes = iam.PolicyStatement(actions=["dynamodb:Query"], resources=storage.index_arns(BY_CONTENT))
+        self.allow(
+            "validate", [read_originals, missing_is_404, same_bytes], wildcards={uploads: OBJECTS_REASON}
+        )
         self.allow("extract_meta", [read_originals, missing_is_404], wildcards={uploads: OBJECTS_REASON})
         self.allow(
             "resize",
@@ -129,9 +134,13 @@ class Functions(Construct):
         self.allow(
             "record",
             [
+                # BatchWriteItem: the band items of a PROCESSED image's perceptual hash.
                 iam.PolicyStatement(
-                    actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[storage.table.table_arn]
+                    actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
+                    resources=[storage.table.table_arn],
                 ),
+                # A duplicate's renditions: server-side copies of the first image's (Reuse).
+                iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[renditions]),
                 # Tags a rejected original for the lifecycle rule that expires rejected uploads.
                 iam.PolicyStatement(actions=["s3:PutObjectTagging"], resources=[uploads]),
                 # After the record switched: removes the renditions it no longer lists, and what a run

@@ -14,6 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from imgflow.records.table import BY_OWNER, BY_STATUS
 from imgflow.workflow.asl import REPROCESS
 from imgflow.workflow.functions import REPROCESS_FUNCTION
 from infra.config import StageConfig
@@ -73,7 +74,9 @@ class Reprocessing(Construct):
             [
                 # Select: Query pages of the indexes (never a Scan), PENDING -> EXPIRED.
                 # Summarize: BatchGetItem of the records.
-                iam.PolicyStatement(actions=["dynamodb:Query"], resources=storage.index_arns()),
+                iam.PolicyStatement(
+                    actions=["dynamodb:Query"], resources=storage.index_arns(BY_OWNER, BY_STATUS)
+                ),
                 iam.PolicyStatement(
                     actions=["dynamodb:UpdateItem", "dynamodb:BatchGetItem"], resources=[table]
                 ),

@@ -168,5 +168,7 @@ class Storage(Construct):
     def renditions_objects_arn(self) -> str:
         return self.renditions.arn_for_objects("*")
 
-    def index_arns(self) -> list[str]:
-        return [f"{self.table.table_arn}/index/{i['IndexName']}" for i in TABLE["GlobalSecondaryIndexes"]]
+    def index_arns(self, *names: str) -> list[str]:
+        """ARNs of the table's indexes (these, or all)."""
+        indexes = [i["IndexName"] for i in TABLE["GlobalSecondaryIndexes"]]
+        return [f"{self.table.table_arn}/index/{name}" for name in indexes if not names or name in names]

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgflow.config import settings
-from imgflow.models import ClaimInput, RecordInput
+from imgflow.models import ClaimInput, RecordInput, ReuseInput
 from imgflow.observability import logger, metrics, tracer
-from tasks.record.service import claim, finish
+from tasks.record.service import claim, finish, reuse
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -23,6 +23,11 @@ def lambda_handler(event: RecordInput, context: LambdaContext) -> dict[str, Any]
         logger.set_correlation_id(image.id)
         logger.info("claimed", extra={"key": image.key, "sequencer": image.sequencer})
         return image.model_dump()
+    if isinstance(event, ReuseInput):
+        logger.set_correlation_id(event.image.id)
+        processed = reuse(event, settings())
+        metrics.add_metric(name="DuplicatesReused", unit="Count", value=1)
+        return processed.model_dump()
     record = finish(event, settings())
     logger.set_correlation_id(record["image_id"])
     metrics.add_metric(name=f"Images{record['status'].title()}", unit="Count", value=1)

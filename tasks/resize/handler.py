@@ -19,6 +19,6 @@ from tasks.resize.service import make_renditions
 @event_parser(model=ProcessInput)
 def lambda_handler(event: ProcessInput, context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(event.image.id)
-    renditions = make_renditions(event, settings())
-    metrics.add_metric(name="Renditions", unit="Count", value=len(renditions))
-    return {"renditions": [r.model_dump() for r in renditions]}
+    made = make_renditions(event, settings())
+    metrics.add_metric(name="Renditions", unit="Count", value=len(made["renditions"]))
+    return made

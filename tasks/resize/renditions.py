@@ -85,8 +85,16 @@ def render(data: bytes, spec: Sequence[Rendition], limits: Limits) -> list[Rende
 
     Animated images render frame 0. Raises a named rejection if the image cannot be opened or decoded.
     """
+    return render_with_preview(data, spec, limits)[0]
+
+
+def render_with_preview(
+    data: bytes, spec: Sequence[Rendition], limits: Limits
+) -> tuple[list[RenderedImage], Image.Image | None]:
+    """``render``, plus the smallest scale's pixels (the whole image as displayed, uncropped): what the
+    placeholder and the perceptual hash are computed from, with no further decode."""
     if not spec:
-        return []
+        return [], None
     im = open_image(data, limits)
     source = largest = None
     try:
@@ -123,10 +131,12 @@ def _finish(
     geometry: dict[str, Plan],
     stored: dict[tuple[int, int], Image.Image],
     orient: int | None,
-) -> list[RenderedImage]:
-    """Orient each distinct scale, crop, and encode each (geometry, format, quality) once, in spec order."""
+) -> tuple[list[RenderedImage], Image.Image]:
+    """Orient each distinct scale, crop, and encode each (geometry, format, quality) once, in spec order;
+    with the smallest scale, oriented (the preview)."""
     method = TRANSPOSE.get(orient or 1)
     shaped = {size: img if method is None else img.transpose(method) for size, img in stored.items()}
+    preview = shaped[min(shaped, key=lambda size: size[0] * size[1])]
 
     crops: dict[tuple[tuple[int, int], tuple[int, int], str], Image.Image] = {}
     encoded: dict[tuple[object, ...], bytes] = {}
@@ -146,7 +156,7 @@ def _finish(
             if cache not in encoded:
                 encoded[cache] = _encode(img, fmt, rendition.quality)
             out.append(RenderedImage(rendition.name, *plan.size, fmt, CONTENT_TYPES[fmt], encoded[cache]))
-    return out
+    return out, preview
 
 
 Box4 = tuple[int, int, int, int]

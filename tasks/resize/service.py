@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from imgflow import keys, objects
 from imgflow.config import Settings
 from imgflow.errors import ImageDeleted
+from imgflow.image.phash import phash
+from imgflow.image.placeholder import placeholder
 from imgflow.models import ProcessInput, RenditionOut
 from imgflow.records import ImageRepository, Status
-from tasks.resize.renditions import render
+from tasks.resize.renditions import render_with_preview
 
 EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif", "PNG": "png"}
 
 
-def make_renditions(task: ProcessInput, settings: Settings) -> list[RenditionOut]:
+def make_renditions(task: ProcessInput, settings: Settings) -> dict[str, Any]:
+    """The renditions written, with the placeholder and perceptual hash of the smallest one's pixels."""
     image = task.image
     data = objects.read(image.bucket, image.key, max_bytes=task.validated.bytes)
     # A folder of this run's own: the record's current renditions are never overwritten.
     run = keys.run_tag(task.execution_arn or f"{image.key}@{image.sequencer}")
     out: list[RenditionOut] = []
     written: dict[int, str] = {}  # a small original gives several renditions one encoding: store it once
-    for rendered in render(data, settings.renditions, settings.limits):
+    rendered_all, preview = render_with_preview(data, settings.renditions, settings.limits)
+    for rendered in rendered_all:
         key = written.get(id(rendered.data), "")
         if not key:
             key = keys.rendition_key(image.owner, image.id, rendered.name, EXTENSIONS[rendered.format], run)
@@ -36,7 +42,11 @@ def make_renditions(task: ProcessInput, settings: Settings) -> list[RenditionOut
             )
         )
     _unless_deleted(image.owner, image.id, set(written.values()), settings)
-    return out
+    return {
+        "renditions": [r.model_dump() for r in out],
+        "placeholder": placeholder(preview).as_dict() if preview else None,
+        "phash": phash(preview) if preview else None,
+    }
 
 
 def _unless_deleted(owner: str, image_id: str, written: set[str], settings: Settings) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from imgflow import keys, objects
 from imgflow.config import Settings
 from imgflow.errors import ImageTooLarge, InvalidKey
 from imgflow.models import ImageRef, Validated
+from imgflow.records.repository import ContentIndex
 from tasks.validate.checks import check_object_size, validate_image
 
 CONTENT_TYPES = {
@@ -28,6 +31,7 @@ def validate_upload(image: ImageRef, settings: Settings) -> Validated:
     if len(data) > settings.limits.max_bytes:
         raise ImageTooLarge(f"{len(data)} bytes read, more than the limit of {settings.limits.max_bytes}")
     checked = validate_image(data, settings.limits, settings.renditions)
+    sha256 = hashlib.sha256(data).hexdigest()
     return Validated(
         format=checked.format,
         width=checked.width,
@@ -36,4 +40,13 @@ def validate_upload(image: ImageRef, settings: Settings) -> Validated:
         mode=checked.mode,
         bytes=len(data),
         content_type=CONTENT_TYPES.get(checked.format, f"image/{checked.format.lower()}"),
+        sha256=sha256,
+        duplicate_of=same_bytes(image, sha256, settings),
+    )
+
+
+def same_bytes(image: ImageRef, sha256: str, settings: Settings) -> str | None:
+    """The owner's PROCESSED image of this pipeline version with these bytes: the workflow reuses it."""
+    return ContentIndex(settings.table_name).same_bytes(
+        image.owner, sha256, pipeline_version=settings.pipeline_version, exclude=image.id
     )

@@ -231,3 +231,49 @@ def test_keyboard_reaches_the_upload_and_a_card(serve: Serve, browser: Browser) 
     assert "files" in seen  # the file picker (its label is the visible button)
     assert "A" in seen
     context.close()
+
+
+def test_the_gallery_paints_placeholders_before_thumbnails(
+    serve: Serve, browser: Browser, tmp_path: Path, artifacts: Path
+) -> None:
+    from imgflow_tools.similar_set import scene
+
+    photo = tmp_path / "meadow.jpg"
+    scene(7).save(photo, "JPEG", quality=88)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(serve.web)
+    page.set_input_files("#files", [str(photo)])
+    expect(page.locator("#uploads li").first).to_have_attribute(
+        "data-status", "PROCESSED", timeout=FINAL_TIMEOUT
+    )
+    page.close()
+
+    page = context.new_page()
+    held: list[Any] = []
+    page.route(lambda url: "/thumb." in url, lambda route: held.append(route))  # thumbnails hang
+    page.goto(serve.web)
+    card = page.locator("#gallery li.card", has_text="meadow.jpg").first
+    canvas = card.locator("canvas.thumbhash")
+    expect(canvas).to_be_visible()
+    for _ in range(100):  # the thumbnail is requested (lazily, once laid out) and held back
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the thumbnail was requested (and is held back)"
+    assert not image_loaded(page, f"#gallery li.card[data-id='{card.get_attribute('data-id')}'] img")
+    # The placeholder is a picture, not a flat box: its pixels vary, and it keeps the photo's aspect (4:3).
+    painted = canvas.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  const lum = []; for (let i = 0; i < d.length; i += 4) lum.push(d[i] + d[i+1] + d[i+2]);
+                  const spread = Math.max(...lum) - Math.min(...lum);
+                  return {w: c.width, h: c.height, spread, alpha: d[3]}; }"""
+    )
+    assert painted["spread"] > 30 and painted["alpha"] == 255
+    assert abs(painted["w"] / painted["h"] - 4 / 3) < 0.25
+    page.screenshot(path=str(artifacts / "06-gallery-placeholders.png"))
+    for route in held:
+        route.continue_()
+    expect(card.locator(".thumb")).to_have_class(re.compile(r"\bloaded\b"))
+    page.screenshot(path=str(artifacts / "07-gallery-thumbnails.png"))
+    context.close()

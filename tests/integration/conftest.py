@@ -8,6 +8,7 @@ workflow tests' LocalCloud.
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -91,6 +92,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def jpeg_bytes(size: tuple[int, int] = (640, 480)) -> bytes:
+    """A gradient JPEG; different bytes on every call (a random comment): the same bytes uploaded twice by
+    one owner would be an exact duplicate, reused instead of resized."""
     buf = io.BytesIO()
-    Image.linear_gradient("L").resize(size).convert("RGB").save(buf, "JPEG", quality=85)
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    image.save(buf, "JPEG", quality=85, comment=os.urandom(8).hex())
     return buf.getvalue()

@@ -47,17 +47,25 @@ def alice(stack: Stack) -> requests.Session:
 
 
 @pytest.fixture(scope="module")
-def processed(stack: Stack, alice: requests.Session) -> dict[str, Any]:
+def uploaded() -> bytes:
+    """The bytes of ``processed`` (``jpeg_bytes`` differs on every call)."""
+    return jpeg_bytes()
+
+
+@pytest.fixture(scope="module")
+def processed(stack: Stack, alice: requests.Session, uploaded: bytes) -> dict[str, Any]:
     """One image through the whole flow: presigned POST over HTTP, workflow, final record."""
     ticket = new_upload(alice, stack.api, filename="Süd photo.jpg")
     assert alice.get(f"{stack.api}/images/{ticket['id']}", timeout=10).json()["status"] == "PENDING"
-    response = post_file(ticket, jpeg_bytes())
+    response = post_file(ticket, uploaded)
     assert response.status_code == 204, response.text
     return stack.wait_final(alice, ticket["id"])
 
 
 # -- the whole flow -------------------------------------------------------------------------------------
-def test_upload_process_download(stack: Stack, alice: requests.Session, processed: dict[str, Any]) -> None:
+def test_upload_process_download(
+    stack: Stack, alice: requests.Session, processed: dict[str, Any], uploaded: bytes
+) -> None:
     assert processed["status"] == "PROCESSED", processed
     assert (processed["width"], processed["height"]) == (640, 480)
     assert {r["name"] for r in processed["renditions"]} >= {"thumb"}
@@ -67,7 +75,7 @@ def test_upload_process_download(stack: Stack, alice: requests.Session, processe
     assert got.headers["Content-Type"] == "image/jpeg"
     assert got.content[:2] == b"\xff\xd8" and len(got.content) == thumb["bytes"]
     original = requests.get(processed["original_url"], timeout=10)
-    assert original.status_code == 200 and original.content == jpeg_bytes()
+    assert original.status_code == 200 and original.content == uploaded
 
 
 def test_download_as_attachment_and_access_count(

@@ -25,6 +25,7 @@ ROUTES = {
     ("POST", "/images/{image_id}/reprocess"),
     ("GET", "/images/{image_id}/status"),
     ("GET", "/images/{image_id}/runs"),
+    ("GET", "/images/{image_id}/similar"),
     ("GET", "/workflow"),
 }
 

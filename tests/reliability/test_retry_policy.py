@@ -32,8 +32,8 @@ def _longest_wait_s(retrier: dict[str, Any]) -> float:
 
 
 def test_every_task_touching_s3_or_dynamodb_retries_their_named_errors_with_full_jitter() -> None:
-    assert set(TASKS) == {"Claim", "Validate", "Resize", "ExtractMeta", "RecordProcessed", "RecordRejected",
-                          "RecordFailed"}  # fmt: skip
+    assert set(TASKS) == {"Claim", "Validate", "Reuse", "Resize", "ExtractMeta", "RecordProcessed",
+                          "RecordRejected", "RecordFailed"}  # fmt: skip
     for name, state in TASKS.items():
         retrier = _transient_retrier(state)
         assert retrier["JitterStrategy"] == "FULL" and retrier["BackoffRate"] >= 2, name

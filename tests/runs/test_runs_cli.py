@@ -13,11 +13,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from imgflow import aws, keys
-from imgflow.workflow import asl_graph
+from imgflow.workflow import asl, asl_graph
 from imgflow_tools.cli import main
 from imgflow_tools.local.cloud import LocalCloud
+from tests.asl import branch_parents, default_path
 from tests.workflow.conftest import jpeg_bytes, put_upload, wait_record
 
+DEFINITION = json.loads(asl.definition_text())
 THROTTLED = ClientError(
     {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "PutObject"
 )
@@ -40,9 +42,10 @@ def images(cloud: LocalCloud) -> Iterator[dict[str, dict[str, Any]]]:
     s3 = aws.client("s3")
     s3.meta.events.register("before-parameter-build.s3.PutObject", outage)
     try:
+        # Bytes of their own each: the same bytes twice would make the second a duplicate (Reuse, no resize).
+        put_upload(cloud, jpeg_bytes((800, 600)), image_id=retried)
+        put_upload(cloud, jpeg_bytes((800, 600)), image_id=failed)
         data = jpeg_bytes((800, 600))
-        put_upload(cloud, data, image_id=retried)
-        put_upload(cloud, data, image_id=failed)
         rejected = put_upload(cloud, data[: len(data) // 2])
         yield {
             "retried": wait_record(cloud, retried),
@@ -84,8 +87,12 @@ def test_show_a_retried_run_state_by_state(
         image["image_id"],
     )
     names = [s["name"] for s in run["states"]]
-    assert names[:3] == ["Claim", "Validate", "Process"] and sorted(names[3:5]) == ["ExtractMeta", "Resize"]
-    assert names[5:] == ["RecordProcessed", "Processed"]
+    top = [s["name"] for s in run["states"] if s["parent"] is None]
+    assert top == default_path(DEFINITION)  # not a duplicate: Known takes its Default, Process
+    nested = {s["name"]: s["parent"] for s in run["states"] if s["parent"]}
+    assert nested == branch_parents(DEFINITION)
+    for name, parent in nested.items():  # listed right after their parent, before the next top-level state
+        assert names.index(parent) < names.index(name) < names.index(top[top.index(parent) + 1])
     states = {s["name"]: s for s in run["states"]}
     resize = states["Resize"]
     assert resize["parent"] == "Process" and resize["status"] == "SUCCEEDED"

@@ -50,7 +50,10 @@ def test_ingest_graph_shows_the_parallel_branches_catches_and_retries() -> None:
     assert ("Process", "Resize", "branch") in edges and ("Process", "ExtractMeta", "branch") in edges
     assert ("Validate", "RecordRejected", "catch") in edges
     assert ("Claim", "Duplicate", "catch") in edges
-    assert ("Validate", "Process", "next") in edges
+    assert ("Validate", "Known", "next") in edges
+    # Exact duplicates skip the Parallel: the Choice sends them to Reuse, which falls back to Process.
+    assert {("Known", "Reuse", "choice"), ("Known", "Process", "default")} <= edges
+    assert {("Reuse", "RecordProcessed", "next"), ("Reuse", "Process", "catch")} <= edges
     rejected = next(e for e in graph["edges"] if (e["from"], e["to"]) == ("Validate", "RecordRejected"))
     assert "TruncatedImage" in rejected["label"]
     assert any("TransientError" in r["errors"] for r in by_name["Resize"]["retry"])

@@ -62,7 +62,9 @@ def test_a_rejection_records_its_reason_code_and_message() -> None:
     cause = json.dumps(
         {"errorType": "TooManyPixels", "errorMessage": "20000x14000 is too many", "stackTrace": []}
     )
-    fields = result_fields(_finish("REJECTED", image=IMAGE, error={"Error": "TooManyPixels", "Cause": cause}))
+    fields = result_fields(
+        _finish("REJECTED", image=IMAGE, error={"Error": "TooManyPixels", "Cause": cause}), "v1"
+    )
     assert fields["reason"] == "too_many_pixels"
     assert fields["error"] == {"type": "TooManyPixels", "message": "20000x14000 is too many"}
 
@@ -72,7 +74,7 @@ def test_a_failure_records_the_error_without_a_stack_trace() -> None:
         {"errorType": "StorageThrottled", "errorMessage": "SlowDown", "stackTrace": ["secret"]}
     )
     fields = result_fields(
-        _finish("FAILED", image=IMAGE, error={"Error": "StorageThrottled", "Cause": cause})
+        _finish("FAILED", image=IMAGE, error={"Error": "StorageThrottled", "Cause": cause}), "v1"
     )
     assert fields["reason"] is None
     assert fields["error"] == {"type": "StorageThrottled", "message": "SlowDown"}
@@ -91,9 +93,17 @@ def test_a_processed_record_takes_display_dimensions_from_the_metadata() -> None
             "exif": {"orientation": 6},
         },
     }
-    fields = result_fields(_finish("PROCESSED", image=IMAGE, validated=VALIDATED, processed=processed))
+    fields = result_fields(_finish("PROCESSED", image=IMAGE, validated=VALIDATED, processed=processed), "v1")
     assert (fields["width"], fields["height"], fields["stored_width"]) == (40, 60, 60)
     assert fields["renditions"][0]["key"] == "k" and fields["exif"] == {"orientation": 6}
+
+
+def test_a_processed_record_is_found_by_its_bytes_within_its_pipeline_version() -> None:
+    processed = {"renditions": [], "meta": {}}
+    validated = {**VALIDATED, "sha256": "ab" * 32}
+    fields = result_fields(_finish("PROCESSED", image=IMAGE, validated=validated, processed=processed), "v7")
+    assert fields["gsi3pk"] == f"OWNER#{IMAGE['owner']}#SHA#{'ab' * 32}"
+    assert fields["gsi3sk"] == f"v7#{IMAGE['id']}"  # a lookup for v7 reads only v7's entries
 
 
 def test_error_messages_are_read_from_any_cause() -> None:

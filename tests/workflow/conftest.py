@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -37,8 +38,11 @@ def s3_faults() -> Iterator[Callable[[str, Callable[..., Any]], None]]:
 
 
 def jpeg_bytes(size: tuple[int, int] = (640, 480)) -> bytes:
+    """A gradient JPEG; different bytes on every call (a random comment): the same bytes uploaded twice by
+    one owner would be an exact duplicate, reused instead of resized."""
     buf = io.BytesIO()
-    Image.linear_gradient("L").resize(size).convert("RGB").save(buf, "JPEG", quality=85)
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    image.save(buf, "JPEG", quality=85, comment=os.urandom(8).hex())
     return buf.getvalue()
 
 

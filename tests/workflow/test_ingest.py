@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imgflow import keys
+from imgflow import aws, keys
 from imgflow.records import ImageRepository
 from imgflow.workflow import asl
 from imgflow_tools.local import moto_adapter
@@ -60,9 +60,10 @@ def test_a_valid_upload_is_processed(cloud: LocalCloud) -> None:
         assert head["ContentLength"] == rendition["bytes"]
     events = _visit(cloud, record["execution_arn"])
     states = entered_states(events)
-    assert states[:3] == ["Claim", "Validate", "Process"]
-    assert sorted(states[3:5]) == ["ExtractMeta", "Resize"]  # the Parallel's branches, in either order
-    assert states[5:] == ["RecordProcessed", "Processed"]
+    assert states[:4] == ["Claim", "Validate", "Known", "Process"]  # Known: no image with these bytes
+    assert sorted(states[4:6]) == ["ExtractMeta", "Resize"]  # the Parallel's branches, in either order
+    assert states[6:] == ["RecordProcessed", "Processed"]
+    assert record["placeholder"]["kind"] == "thumbhash" and len(record["phash"]) == 16
     assert record["pipeline_version"] == cloud.settings.pipeline_version
 
 
@@ -216,6 +217,97 @@ def test_a_run_overtaken_by_a_newer_upload_drops_its_result(cloud: LocalCloud, s
     assert entered_states(_visit(cloud, overtaken["executionArn"]))[-2:] == ["RecordProcessed", "Superseded"]
     final = ImageRepository(cloud.settings.table_name).get(image_id)
     assert (final["execution_arn"], final["width"]) == (newer["execution_arn"], 500)
+
+
+def test_the_same_bytes_twice_reuse_the_first_image_without_a_resize(cloud: LocalCloud) -> None:
+    from api import service  # the API's delete: record, original and renditions
+
+    data = jpeg_bytes((900, 600))
+    first_id = put_upload(cloud, data, owner="twice")
+    first = wait_record(cloud, first_id)
+    second_id = put_upload(cloud, data, owner="twice")
+    second = wait_record(cloud, second_id)
+
+    assert first["status"] == second["status"] == "PROCESSED"
+    assert first.get("duplicate_of") is None and second["duplicate_of"] == first_id
+    assert second["sha256"] == first["sha256"] and second["phash"] == first["phash"]
+    assert second["placeholder"] == first["placeholder"] and second["placeholder"]["kind"] == "thumbhash"
+    assert (second["width"], second["height"], second["exif"]) == (
+        first["width"],
+        first["height"],
+        first["exif"],
+    )
+    states = entered_states(_visit(cloud, second["execution_arn"]))
+    assert states == ["Claim", "Validate", "Known", "Reuse", "RecordProcessed", "Processed"]
+    assert "Resize" not in states and "Process" not in states  # nothing decoded or resized
+    assert "Resize" in entered_states(_visit(cloud, first["execution_arn"]))
+    # Each image owns its rendition objects (copies): none is shared.
+    assert {r["key"] for r in first["renditions"]}.isdisjoint(r["key"] for r in second["renditions"])
+    assert all(r["key"].startswith(f"twice/{second_id}/") for r in second["renditions"])
+
+    service.delete_image("twice", first_id, cloud.settings)
+    s3 = cloud.client("s3")
+    for rendition in second["renditions"]:
+        body = s3.get_object(Bucket=cloud.settings.renditions_bucket, Key=rendition["key"])["Body"].read()
+        assert len(body) == rendition["bytes"]
+    for rendition in first["renditions"]:
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket=cloud.settings.renditions_bucket, Key=rendition["key"])
+
+    # Another owner's identical upload is never a duplicate of this owner's image.
+    other_id = put_upload(cloud, data, owner="someone-else")
+    other = wait_record(cloud, other_id)
+    assert other.get("duplicate_of") is None and "Resize" in entered_states(
+        _visit(cloud, other["execution_arn"])
+    )
+
+
+def test_a_duplicate_whose_first_image_is_deleted_before_reuse_is_processed_anew(cloud: LocalCloud) -> None:
+    """Validate finds the first image; it is deleted before Reuse reads it: OriginalGone, then Process."""
+    from api import service  # the API's delete: record, original and renditions
+
+    data = jpeg_bytes((640, 400))
+    first_id = put_upload(cloud, data, owner="gone")
+    assert wait_record(cloud, first_id)["status"] == "PROCESSED"
+    found, resume = threading.Event(), threading.Event()
+
+    def hold_after_lookup(parsed: dict[str, Any], **_: Any) -> None:
+        # The by_content Query of the second upload's Validate has answered with the first image.
+        if not found.is_set() and first_id in json.dumps(parsed.get("Items", [])):
+            found.set()
+            resume.wait(30)
+
+    ddb = aws.client("dynamodb")  # the handlers' client
+    ddb.meta.events.register("after-call.dynamodb.Query", hold_after_lookup)
+    try:
+        second_id = put_upload(cloud, data, owner="gone")
+        assert found.wait(30), "Validate never looked the bytes up"
+        service.delete_image("gone", first_id, cloud.settings)
+    finally:
+        resume.set()
+        ddb.meta.events.unregister("after-call.dynamodb.Query", hold_after_lookup)
+    second = wait_record(cloud, second_id)
+
+    assert second["status"] == "PROCESSED" and second.get("duplicate_of") is None
+    events = _visit(cloud, second["execution_arn"])
+    states = entered_states(events)
+    assert states[:4] == ["Claim", "Validate", "Known", "Reuse"] and states[-2:] == [
+        "RecordProcessed",
+        "Processed",
+    ]
+    assert states[4] == "Process" and "Resize" in states  # computed anew, not copied
+    assert failed_tasks(events) == ["OriginalGone"]
+    validate_out = next(
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in events
+        if e.get("stateExitedEventDetails", {}).get("name") == "Validate"
+    )
+    assert validate_out["validated"]["duplicate_of"] == first_id  # Known did choose Reuse
+    s3 = cloud.client("s3")
+    for rendition in second["renditions"]:
+        assert rendition["key"].startswith(f"gone/{second_id}/")
+        body = s3.get_object(Bucket=cloud.settings.renditions_bucket, Key=rendition["key"])["Body"].read()
+        assert len(body) == rendition["bytes"]
 
 
 def test_every_state_of_the_definition_is_reached() -> None:

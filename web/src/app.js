@@ -3,6 +3,7 @@ import { Api, ApiError, decodableTypes, postFile } from "./api.js";
 import { session, signOut, startSignIn } from "./auth.js";
 import { $, h } from "./dom.js";
 import { renderGraph, renderTimeline } from "./graph.js";
+import { placeholderCanvas } from "./thumbhash.js";
 import { FINAL, STATUS, bytes, camera, exposure, statusText, takenAt, when } from "./words.js";
 
 const PAGE = 24;
@@ -235,7 +236,7 @@ function card(item) {
     h(
       "a",
       { href: `#/image/${item.id}` },
-      h("span", { class: "thumb" }, picture),
+      thumbWithPlaceholder(item, picture),
       h("span", { class: "caption" }, h("span", { class: "name" }, label), status, h("span", { class: "date" }, when(item.created_at))),
     ),
   );
@@ -250,6 +251,19 @@ function card(item) {
     });
   }
   return li;
+}
+
+// The thumbnail over its placeholder (ThumbHash, painted at once), which it hides once it has loaded.
+function thumbWithPlaceholder(item, picture) {
+  const canvas = item.thumbnail_url ? placeholderCanvas(item.placeholder) : null;
+  const thumb = h("span", { class: "thumb" }, canvas, picture);
+  if (canvas) {
+    thumb.classList.add("has-placeholder");
+    const loaded = () => thumb.classList.add("loaded");
+    if (picture.complete && picture.naturalWidth) loaded();
+    else picture.addEventListener("load", loaded, { once: true });
+  }
+  return thumb;
 }
 
 let refreshTimer = null;
@@ -427,6 +441,46 @@ function runOutcome(run, image, latest) {
 
 const EXECUTION = { SUCCEEDED: "succeeded", FAILED: "failed", TIMED_OUT: "timed out", ABORTED: "aborted", RUNNING: "running" };
 
+// The detail's near duplicates (GET /images/{id}/similar), each a small card linking to it.
+async function loadSimilar(image) {
+  const box = $("similar");
+  box.replaceChildren();
+  if (image.status !== "PROCESSED") return;
+  let found;
+  try {
+    found = await api.get(`/images/${encodeURIComponent(image.id)}/similar`);
+  } catch (e) {
+    box.replaceChildren(h("p", { class: "hint" }, `Similar images are not available: ${e.message}`));
+    return;
+  }
+  if (!current || current.id !== image.id) return;
+  const note = image.duplicate_of
+    ? h("p", {}, "The same file as ", h("a", { href: `#/image/${image.duplicate_of}` }, "an earlier upload"), ": its renditions were reused.")
+    : "";
+  if (!found.items.length) {
+    box.replaceChildren(note, h("p", { class: "hint" }, "No similar images."));
+    return;
+  }
+  const list = h("ul", { class: "gallery similar-list" });
+  for (const item of found.items) {
+    const card = h("li", { class: "card", "data-id": item.id, "data-distance": item.distance });
+    const picture = item.thumbnail_url
+      ? h("img", { src: item.thumbnail_url, alt: "", loading: "lazy", decoding: "async" })
+      : h("span", { class: "placeholder", "aria-hidden": "true" }, "No preview");
+    const alike = item.distance === 0 ? "alike" : `${item.distance} bit${item.distance === 1 ? "" : "s"} apart`;
+    card.append(
+      h(
+        "a",
+        { href: `#/image/${item.id}` },
+        thumbWithPlaceholder(item, picture),
+        h("span", { class: "caption" }, h("span", { class: "name" }, item.filename || item.id), h("span", { class: "date" }, alike)),
+      ),
+    );
+    list.append(card);
+  }
+  box.replaceChildren(note, list);
+}
+
 let workflow = null;
 async function loadRuns(id, ticket) {
   const box = $("runs");
@@ -483,6 +537,7 @@ function clearDetail(title) {
   $("runs").replaceChildren();
   $("detail-body").hidden = true;
   $("detail-runs").hidden = true;
+  $("detail-similar").hidden = true;
 }
 
 async function showDetail(id, { focus = true } = {}) {
@@ -511,9 +566,11 @@ async function showDetail(id, { focus = true } = {}) {
   if (ticket !== shown) return;
   $("detail-body").hidden = false;
   $("detail-runs").hidden = false;
+  $("detail-similar").hidden = false;
   renderDetail(image);
   if (focus) $("detail-title").focus({ preventScroll: true });
   loadRuns(id, ticket);
+  loadSimilar(image);
   if (!FINAL.has(image.status)) {
     watch(id, "detail", (s) => {
       if (!current || current.id !== id) return;
