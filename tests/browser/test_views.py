@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from imgflow.workflow import asl_graph
 from tests.browser.support import (
     DESKTOP,
     FINAL_TIMEOUT,
@@ -19,6 +20,8 @@ from tests.browser.support import (
     camera_jpeg,
     graph_geometry,
 )
+
+WORKFLOW = asl_graph.workflow_graph()
 
 pytestmark = pytest.mark.slow
 USER = "views"
@@ -140,7 +143,10 @@ def test_graph_edges_go_around_boxes_and_it_fits(
     for image in images.values():
         open_detail(page, image["id"])
         (graph,) = graph_geometry(page)  # the open run's
-        assert graph["boxes"] == 15 and graph["edges"] == 24, graph
+        # Every state a box, every transition an edge (and the start's and the end's two arrows).
+        assert (graph["boxes"], graph["edges"]) == (len(WORKFLOW["states"]), len(WORKFLOW["edges"]) + 2), (
+            graph
+        )
         assert graph["crossings"] == [], graph["crossings"]
         assert graph["loose_ends"] == [], graph["loose_ends"]
         width = page.viewport_size["width"] if page.viewport_size else 0
