@@ -22,7 +22,7 @@ from botocore.config import Config
 from PIL import Image
 
 from imgflow.records import ImageRepository
-from imgflow_tools import tokens
+from imgflow_tools import aws_keys, tokens
 from tests.serve import serve_env, serving
 
 #: The serve under test accepts files up to this size (small, so the oversize cases stay cheap).
@@ -48,14 +48,18 @@ class Stack:
         session.headers["Authorization"] = f"Bearer {self.token(user)}"
         return session
 
+    @property
+    def operator(self) -> dict[str, str]:
+        """The operator's key of the serve under test (made at its first start, in its state dir)."""
+        return aws_keys.operator_credentials(self.state_dir)
+
     def client(self, service: str) -> Any:
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
+            aws_access_key_id=self.operator["access_key_id"],
+            aws_secret_access_key=self.operator["secret_access_key"],
             config=Config(signature_version="s3v4") if service == "s3" else None,
         )
 
