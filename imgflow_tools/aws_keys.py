@@ -52,15 +52,21 @@ def operator_credentials(directory: Path | None = None) -> dict[str, str]:
 
 
 def signed_headers(
-    method: str, url: str, body: bytes = b"", *, headers: Mapping[str, str] | None = None
+    method: str,
+    url: str,
+    body: bytes = b"",
+    *,
+    headers: Mapping[str, str] | None = None,
+    keys: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Headers of a request to the local endpoint's ``/moto-api`` or ``/_imgflow`` routes, signed (SigV4)
-    with the operator's key (as every call to it must be)."""
+    with the operator's key (as every call to it must be): ``keys`` (``imgflow serve --json``'s ``"aws"``),
+    else this state dir's."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    keys = operator_credentials()
+    keys = keys or operator_credentials()
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
     credentials = Credentials(keys["access_key_id"], keys["secret_access_key"])
     SigV4Auth(credentials, "imgflow", keys.get("region", REGION)).add_auth(request)

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+
+from imgflow_tools import aws_keys
 
 
 def serve_env(state: Path, **imgflow: str) -> dict[str, str]:
@@ -59,3 +62,14 @@ def serving(env: dict[str, str], *, timeout: float, cwd: Path | None = None) -> 
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def operator_call(
+    method: str, url: str, body: Any = None, *, keys: dict[str, str] | None = None
+) -> requests.Response:
+    """A call to a local endpoint's ``/moto-api`` or ``/_imgflow`` routes (JSON ``body``), signed with the
+    operator's key: ``keys`` (a serve's ``info["aws"]``), else this process's (in-process ``LocalCloud``)."""
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    signed = aws_keys.signed_headers(method, url, data, headers=headers, keys=keys)
+    return requests.request(method, url, data=data, headers=signed, timeout=10)

@@ -31,6 +31,7 @@ from imgflow.workflow.functions import REPROCESS_FUNCTION, TASKS, reserved_concu
 from imgflow_tools import aws_keys
 from imgflow_tools.local import faults, moto_adapter
 from imgflow_tools.local.iam import LocalIam
+from imgflow_tools.local.iam.roles import machine_principal
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -188,6 +189,10 @@ class LocalCloud:
             self.client(n) for n in ("s3", "dynamodb", "lambda", "stepfunctions", "events")
         )
         iam = self.client("iam")
+        for queue in (
+            self.iam.stack.queues if self.iam else ()
+        ):  # the template's queues, as environments name them
+            self.client("sqs").create_queue(QueueName=queue)
         for role in self.iam.stack.roles.values() if self.iam else ():
             iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust))
             for index, document in enumerate(role.policies):
@@ -235,7 +240,10 @@ class LocalCloud:
         self.set_concurrency(self.concurrency)
         definition = asl.render(asl.definition_text(asl.INGEST), substitutions)
         self.ingest_arn = sfn.create_state_machine(
-            name=INGEST_NAME, definition=definition, roleArn=self.role_arn(INGEST_NAME), type="STANDARD"
+            name=INGEST_NAME,
+            definition=definition,
+            roleArn=self.role_arn(machine_principal(INGEST_NAME)),
+            type="STANDARD",
         )["stateMachineArn"]
         reprocess = asl.render(
             asl.definition_text(asl.REPROCESS),
@@ -248,7 +256,7 @@ class LocalCloud:
         self.reprocess_arn = sfn.create_state_machine(
             name=REPROCESS_NAME,
             definition=reprocess,
-            roleArn=self.role_arn(REPROCESS_NAME),
+            roleArn=self.role_arn(machine_principal(REPROCESS_NAME)),
             type="STANDARD",
         )["stateMachineArn"]
         events.put_rule(

@@ -118,7 +118,11 @@ def test_presigned_get_works_and_a_tampered_one_does_not(cloud: LocalCloud) -> N
 def test_every_function_runs_under_its_template_role(cloud: LocalCloud) -> None:
     assert cloud.iam is not None
     roles = cloud.iam.role_arns()
-    assert set(INGEST_FUNCTIONS) <= set(roles) and {"imgflow-api", "imgflow-ingest"} <= set(roles)
+    assert set(INGEST_FUNCTIONS) <= set(roles) and {
+        "imgflow-api",
+        "imgflow-ingest-machine",
+        "imgflow-reprocess-machine",
+    } <= set(roles)
     assert len(set(roles.values())) == len(roles)  # one role each
     lam = cloud.client("lambda")
     for name in INGEST_FUNCTIONS:
@@ -128,11 +132,20 @@ def test_every_function_runs_under_its_template_role(cloud: LocalCloud) -> None:
 def _used(cloud: LocalCloud) -> dict[str, list[tuple[str, str]]]:
     """A run's calls, per role, as the endpoint recorded them (never a hand-written list)."""
     assert cloud.iam is not None and cloud.iam.enforcer is not None
+    usage = cloud.iam.enforcer.usage
+
+    def calls() -> dict[str, dict[tuple[str, str], int]]:
+        return {
+            name: {(u["action"], u["resource"]): u["count"] for u in role["used"]}
+            for name, role in usage.report(cloud.iam.stack)["roles"].items()
+        }
+
+    before = calls()  # the usage is the whole session's: only this run's calls count (not other tests')
     image_id = _upload(cloud)
     assert _run_of(cloud, image_id)["status"] == "SUCCEEDED"
-    report = cloud.iam.enforcer.usage.report(cloud.iam.stack)["roles"]
     return {
-        name: sorted({(u["action"], u["resource"]) for u in role["used"]}) for name, role in report.items()
+        name: sorted(need for need, count in used.items() if count > before.get(name, {}).get(need, 0))
+        for name, used in calls().items()
     }
 
 
@@ -151,7 +164,7 @@ def _without(policies: tuple[dict[str, Any], ...], action: str) -> tuple[dict[st
     return tuple(out)
 
 
-@pytest.mark.parametrize("function", [*INGEST_FUNCTIONS, "imgflow-ingest"])
+@pytest.mark.parametrize("function", [*INGEST_FUNCTIONS, "imgflow-ingest-machine"])
 def test_a_role_without_a_used_action_fails_the_run_with_access_denied(
     cloud: LocalCloud, function: str
 ) -> None:

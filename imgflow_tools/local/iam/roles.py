@@ -36,6 +36,12 @@ PSEUDO = {
 }
 
 
+def machine_principal(machine: str) -> str:
+    """The principal (and role) name of a state machine: ``<machine>-machine``. A state machine and a
+    function may share a name (``imgflow-reprocess`` is both), so their roles are kept apart."""
+    return f"{machine}-machine"
+
+
 def local_function_names() -> dict[str, str]:
     """Handler -> the local name of the function that runs it (``imgflow-<task>``, ``imgflow-api``)."""
     names = {spec.handler: f"imgflow-{spec.name}" for spec in (*TASKS, REPROCESS_FUNCTION)}
@@ -79,6 +85,8 @@ class StackModel:
     environments: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Local name -> the service that assumes its role.
     services: dict[str, str] = field(default_factory=dict)
+    #: The local names of the template's SQS queues (an environment may name them: the upload DLQ's URL).
+    queues: list[str] = field(default_factory=list)
 
 
 class Resolver:
@@ -235,10 +243,12 @@ def model(template: Mapping[str, Any], settings: Settings) -> StackModel:
             stack.environments[name] = {k: str(resolver.resolve(v)) for k, v in variables.items()}
             if role_id:
                 bindings.append((name, role_id, "lambda.amazonaws.com"))
+        elif resource.get("Type") == "AWS::SQS::Queue":
+            stack.queues.append(name)
         elif resource.get("Type") == "AWS::StepFunctions::StateMachine" and name in machines:
             role_id = _role_logical_id(props.get("RoleArn"))
             if role_id:
-                bindings.append((name, role_id, "states.amazonaws.com"))
+                bindings.append((machine_principal(name), role_id, "states.amazonaws.com"))
     for name, role_id, _ in bindings:
         resolver.name_role(role_id, f"{name}-role")
     for name, role_id, service in bindings:

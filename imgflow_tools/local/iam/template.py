@@ -10,6 +10,7 @@ once per change (5-40 s on a loaded machine), then reads a file.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -72,14 +73,37 @@ def fingerprint(context: dict[str, Any], root: Path = REPO) -> str:
 
 
 def synthesize(context: dict[str, Any] | None = None, *, root: Path = REPO) -> dict[str, Any]:
-    """The stack's template (cached in ``cache_dir()/<hash>.json``)."""
+    """The stack's template (cached in ``cache_dir()/<hash>.json``).
+
+    Concurrent first starts (``pytest -n 2``, a serve beside the suite) wait on one lock file: one of them
+    synthesizes, the others read its result.
+    """
     context = {**SKIP_BUNDLING, **(context or {})}
     cache = cache_dir() / f"{fingerprint(context, root)}.json"
-    if cache.is_file():
-        try:
-            return dict(json.loads(cache.read_text()))
-        except ValueError:
-            pass  # a torn write: synthesize again
+    if (cached := _read(cache)) is not None:
+        return cached
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with cache.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (cached := _read(cache)) is not None:  # synthesized while this process waited
+            return cached
+        template = _synth(context, root)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(template))
+        tmp.replace(cache)
+    return template
+
+
+def _read(cache: Path) -> dict[str, Any] | None:
+    if not cache.is_file():
+        return None
+    try:
+        return dict(json.loads(cache.read_text()))
+    except ValueError:
+        return None  # a torn write: synthesize again
+
+
+def _synth(context: dict[str, Any], root: Path) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-c", _SYNTH, json.dumps(context)],
         cwd=root,
@@ -90,9 +114,4 @@ def synthesize(context: dict[str, Any] | None = None, *, root: Path = REPO) -> d
     )
     if result.returncode != 0:
         raise SynthFailed(f"cdk synth of {root / 'infra'} failed:\n{result.stderr[-4000:]}")
-    template = dict(json.loads(result.stdout))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(template))
-    tmp.replace(cache)
-    return template
+    return dict(json.loads(result.stdout))
