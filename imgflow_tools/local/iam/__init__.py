@@ -9,15 +9,17 @@ front of moto. ``policy.py`` evaluates, ``actions.py`` says what each request ne
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.credentials import Credentials
 
+from imgflow import config
 from imgflow.config import Settings
 from imgflow_tools import aws_keys
-from imgflow_tools.local import moto_adapter, post_policy
+from imgflow_tools.local import environments, moto_adapter, post_policy
 from imgflow_tools.local.iam import credentials, template
 from imgflow_tools.local.iam.credentials import Keys, Principal
 from imgflow_tools.local.iam.enforcer import IamEnforcer, WsgiApp
@@ -48,13 +50,25 @@ class LocalIam:
     def activate(self) -> None:
         """Sign this process's calls as their principals (handlers: their role; the rest: the operator)."""
         credentials.activate(self.keys)
+        config.settings.overlay = self.environment  # and read their template environment
+        config.settings.cache_clear()
         moto_adapter.engine_credentials = self.engine_credentials
         post_policy.default_secret_for = self.keys.secret_for  # presigned URLs and POST policies
 
     def deactivate(self) -> None:
         credentials.activate(None)
+        config.settings.overlay = None
+        config.settings.cache_clear()
         moto_adapter.engine_credentials = None
         post_policy.default_secret_for = None
+
+    def environment(self) -> dict[str, str] | None:
+        """The environment of the function this thread runs (its template's), None outside one."""
+        name = credentials.current_name()
+        variables = self.stack.environments.get(name) if name else None
+        if variables is None:
+            return None
+        return environments.function_environment(variables, os.environ)
 
     def engine_credentials(self, role_arn: str | None) -> Credentials | None:
         # A state machine under a role the template does not define (the tests' own machines, moto's

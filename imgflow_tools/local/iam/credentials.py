@@ -121,12 +121,17 @@ def activate(keys: Keys | None) -> None:
     _install_provider()
 
 
+def current_name() -> str | None:
+    """The function (or state machine) this thread acts as: ``acting_as``, else the handler it runs."""
+    return getattr(_acting, "name", None) or moto_adapter.current_function()
+
+
 def current() -> Principal | None:
     """The principal this thread's boto3 calls sign as."""
     keys = _active
     if keys is None:
         return None
-    name = getattr(_acting, "name", None) or moto_adapter.current_function()
+    name = current_name()
     if name and (session := keys.sessions.get(name)):
         return session
     return keys.operator
