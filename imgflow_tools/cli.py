@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgflow_tools.commands import Command, demo, reprocess, runs, serve, soak, token
+from imgflow_tools.commands import Command, demo, iam, reprocess, runs, serve, soak, token
 
 #: Every command, in the order ``imgflow --help`` lists them.
-COMMANDS: tuple[Command, ...] = (demo, serve, token, runs, soak, reprocess)
+COMMANDS: tuple[Command, ...] = (demo, serve, token, runs, soak, reprocess, iam)
 
 
 def _parser() -> argparse.ArgumentParser:
