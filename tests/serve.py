@@ -73,3 +73,18 @@ def operator_call(
     headers = {"Content-Type": "application/json"} if body is not None else {}
     signed = aws_keys.signed_headers(method, url, data, headers=headers, keys=keys)
     return requests.request(method, url, data=data, headers=signed, timeout=10)
+
+
+def operator_client(service: str, endpoint: str, keys: dict[str, str]) -> Any:
+    """A boto3 client of a local endpoint signing with the operator's ``keys`` (a serve's ``info["aws"]``)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=keys.get("region", aws_keys.REGION),
+        aws_access_key_id=keys["access_key_id"],
+        aws_secret_access_key=keys["secret_access_key"],
+        config=Config(signature_version="s3v4") if service == "s3" else None,
+    )
