@@ -10,8 +10,8 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Literal
 
 #: Bump when the task code changes what it produces for the same spec (a new metadata field, another
@@ -189,8 +189,8 @@ class Settings:
             object.__setattr__(self, "pipeline_version", derived)  # frozen: set once, here
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
         return cls(
             uploads_bucket=env.get("IMGFLOW_UPLOADS_BUCKET", cls.uploads_bucket),
             renditions_bucket=env.get("IMGFLOW_RENDITIONS_BUCKET", cls.renditions_bucket),
@@ -222,7 +222,33 @@ class Settings:
         )
 
 
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    """The process-wide settings (read once; tests call ``settings.cache_clear()``)."""
-    return Settings.from_env()
+class _Settings:
+    """``settings()``: this process's settings, read once from ``os.environ`` (in AWS each function is its own
+    process with its own environment). Tests call ``settings.cache_clear()``.
+
+    ``overlay`` is the local stack's seam (``imgflow_tools.local``): it runs every function in one process,
+    and gives the calling thread the environment of the function it runs (None: the process environment).
+    """
+
+    def __init__(self) -> None:
+        self.overlay: Callable[[], Mapping[str, str] | None] | None = None
+        self._process: Settings | None = None
+        self._by_environment: dict[tuple[tuple[str, str], ...], Settings] = {}
+
+    def __call__(self) -> Settings:
+        environ = self.overlay() if self.overlay else None
+        if environ is None:
+            if self._process is None:
+                self._process = Settings.from_env()
+            return self._process
+        key = tuple(sorted(environ.items()))
+        if (found := self._by_environment.get(key)) is None:
+            found = self._by_environment[key] = Settings.from_env(environ)
+        return found
+
+    def cache_clear(self) -> None:
+        self._process = None
+        self._by_environment = {}
+
+
+settings = _Settings()

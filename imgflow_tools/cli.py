@@ -13,11 +13,11 @@ import os
 import sys
 from typing import NoReturn, cast
 
-from imgflow_tools.commands import Command, Subparsers, demo, reprocess, runs, serve, soak, token
+from imgflow_tools.commands import Command, Subparsers, demo, iam, reprocess, runs, serve, soak, token
 from imgflow_tools.ops.errors import CommandError, explain
 
 #: Every command, in the order ``imgflow --help`` lists them.
-COMMANDS: tuple[Command, ...] = (demo, serve, token, runs, soak, reprocess)
+COMMANDS: tuple[Command, ...] = (demo, serve, token, runs, soak, reprocess, iam)
 
 
 def _usage_error(prog: str, message: str) -> NoReturn:

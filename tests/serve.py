@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+
+from imgflow_tools import aws_keys
 
 
 def serve_env(state: Path, **imgflow: str) -> dict[str, str]:
@@ -79,3 +82,29 @@ def serve_process(
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def operator_call(
+    method: str, url: str, body: Any = None, *, keys: dict[str, str] | None = None
+) -> requests.Response:
+    """A call to a local endpoint's ``/moto-api`` or ``/_imgflow`` routes (JSON ``body``), signed with the
+    operator's key: ``keys`` (a serve's ``info["aws"]``), else this process's (in-process ``LocalCloud``)."""
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    signed = aws_keys.signed_headers(method, url, data, headers=headers, keys=keys)
+    return requests.request(method, url, data=data, headers=signed, timeout=10)
+
+
+def operator_client(service: str, endpoint: str, keys: dict[str, str]) -> Any:
+    """A boto3 client of a local endpoint signing with the operator's ``keys`` (a serve's ``info["aws"]``)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=keys.get("region", aws_keys.REGION),
+        aws_access_key_id=keys["access_key_id"],
+        aws_secret_access_key=keys["secret_access_key"],
+        config=Config(signature_version="s3v4") if service == "s3" else None,
+    )

@@ -28,7 +28,10 @@ from imgflow.records import TABLE
 from imgflow.records.table import TTL_ATTRIBUTE
 from imgflow.workflow import asl
 from imgflow.workflow.functions import REPROCESS_FUNCTION, TASKS, reserved_concurrency
+from imgflow_tools import aws_keys
 from imgflow_tools.local import faults, moto_adapter
+from imgflow_tools.local.iam import LocalIam
+from imgflow_tools.local.iam.roles import machine_principal
 
 if TYPE_CHECKING:
     from imgflow_tools.local.state import Restored, StateStore
@@ -53,12 +56,12 @@ def function_name(task: str) -> str:
 
 
 def _local_environment(endpoint: str, port: int, settings: Settings) -> dict[str, str]:
+    operator = aws_keys.operator_credentials()
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "MOTO_PORT": str(port),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCESS_KEY_ID": operator["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": operator["secret_access_key"],
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "IMGFLOW_UPLOADS_BUCKET": settings.uploads_bucket,
@@ -90,6 +93,10 @@ class LocalCloud:
     restored: Restored | None = None
     #: A clean stop waits this long for running executions before the last flush.
     drain_s: float = 10.0
+    #: IAM as in AWS (imgflow_tools/local/iam): only signed calls, each principal under its template role.
+    #: False: moto's open door (and one role for everything), for tests of moto itself.
+    iam_enforced: bool = True
+    iam: LocalIam | None = None
     endpoint: str = ""
     ingest_arn: str = ""
     reprocess_arn: str = ""
@@ -120,7 +127,10 @@ class LocalCloud:
         )
 
         app: WsgiApp = faults.control(DomainDispatcherApplication(create_backend_app))
-        if self.middleware:  # outermost: it sees every request, the fault switch's too
+        if self.iam_enforced:
+            self.iam = self.iam or LocalIam.build(self.settings)
+            app = self.iam.wrap(app)  # /moto-api and /_imgflow need the operator's signature
+        if self.middleware:  # outermost: it sees every request (origin and Host first), the door's too
             app = self.middleware(app)
         self._server = make_server(
             "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
@@ -133,6 +143,9 @@ class LocalCloud:
         self._thread = threading.Thread(target=self._server.serve_forever, name="imgflow-moto", daemon=True)
         self._thread.start()
         os.environ.update(_local_environment(self.endpoint, self.port, self.settings))
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        if self.iam:
+            self.iam.activate()
         from imgflow.observability import logger, metrics
 
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # it read the level when it was imported
@@ -156,6 +169,8 @@ class LocalCloud:
             self._drain()
             self.state.close()
             self.state = None
+        if self.iam:
+            self.iam.deactivate()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -183,11 +198,16 @@ class LocalCloud:
         import requests
 
         # Server mode keeps its own copy of the config: set it over HTTP too, before any state machine exists.
-        requests.post(
-            f"{self.endpoint}/moto-api/config",
-            json={"stepfunctions": {"execute_state_machine": True}},
-            timeout=10,
-        ).raise_for_status()
+        url = f"{self.endpoint}/moto-api/config"
+        body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+        headers = aws_keys.signed_headers("POST", url, body, headers={"Content-Type": "application/json"})
+        requests.post(url, data=body, headers=headers, timeout=10).raise_for_status()
+
+    def role_arn(self, name: str) -> str:
+        """The role a function or state machine runs under (the template's, when IAM is enforced)."""
+        if self.iam and name in self.iam.stack.roles:
+            return self.iam.stack.roles[name].arn
+        return ROLE_ARN
 
     # -- resources ------------------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -196,7 +216,18 @@ class LocalCloud:
         s3, ddb, lam, sfn, events = (
             self.client(n) for n in ("s3", "dynamodb", "lambda", "stepfunctions", "events")
         )
-        self.client("iam").create_role(
+        iam = self.client("iam")
+        for queue in (
+            self.iam.stack.queues if self.iam else ()
+        ):  # the template's queues, as environments name them
+            self.client("sqs").create_queue(QueueName=queue)
+        for role in self.iam.stack.roles.values() if self.iam else ():
+            iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust))
+            for index, document in enumerate(role.policies):
+                iam.put_role_policy(
+                    RoleName=role.name, PolicyName=f"policy-{index}", PolicyDocument=json.dumps(document)
+                )
+        iam.create_role(
             RoleName=ROLE_ARN.rsplit("/", 1)[1],
             AssumeRolePolicyDocument=json.dumps(
                 {
@@ -226,7 +257,7 @@ class LocalCloud:
             functions[spec.name] = arn = lam.create_function(
                 FunctionName=function_name(spec.name),
                 Runtime="python3.12",
-                Role=ROLE_ARN,
+                Role=self.role_arn(function_name(spec.name)),
                 Handler=spec.handler,
                 Code={"ZipFile": _placeholder_zip()},
                 MemorySize=spec.memory_mb,
@@ -237,7 +268,10 @@ class LocalCloud:
         self.set_concurrency(self.concurrency)
         definition = asl.render(asl.definition_text(asl.INGEST), substitutions)
         self.ingest_arn = sfn.create_state_machine(
-            name=INGEST_NAME, definition=definition, roleArn=ROLE_ARN, type="STANDARD"
+            name=INGEST_NAME,
+            definition=definition,
+            roleArn=self.role_arn(machine_principal(INGEST_NAME)),
+            type="STANDARD",
         )["stateMachineArn"]
         reprocess = asl.render(
             asl.definition_text(asl.REPROCESS),
@@ -248,7 +282,10 @@ class LocalCloud:
             },
         )
         self.reprocess_arn = sfn.create_state_machine(
-            name=REPROCESS_NAME, definition=reprocess, roleArn=ROLE_ARN, type="STANDARD"
+            name=REPROCESS_NAME,
+            definition=reprocess,
+            roleArn=self.role_arn(machine_principal(REPROCESS_NAME)),
+            type="STANDARD",
         )["stateMachineArn"]
         events.put_rule(
             Name=UPLOAD_RULE,

@@ -40,6 +40,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
+from imgflow_tools import aws_keys
 from imgflow_tools.local import moto_adapter
 
 #: The kinds a spec may name, with what each one is a fraction of.
@@ -361,7 +362,10 @@ def set_remote(endpoint: str, spec: str, seed: int | None = None) -> dict[str, A
     body: dict[str, Any] = {"spec": spec}
     if seed is not None:
         body["seed"] = seed
-    response = requests.put(endpoint.rstrip("/") + CONTROL_PATH, json=body, timeout=10)
+    url, data = endpoint.rstrip("/") + CONTROL_PATH, json.dumps(body).encode()
+    # The control route needs the operator's signature (imgflow_tools/local/iam).
+    headers = aws_keys.signed_headers("PUT", url, data, headers={"Content-Type": "application/json"})
+    response = requests.put(url, data=data, headers=headers, timeout=10)
     response.raise_for_status()
     return dict(response.json())
 
@@ -369,6 +373,7 @@ def set_remote(endpoint: str, spec: str, seed: int | None = None) -> dict[str, A
 def get_remote(endpoint: str) -> dict[str, Any]:
     import requests
 
-    response = requests.get(endpoint.rstrip("/") + CONTROL_PATH, timeout=10)
+    url = endpoint.rstrip("/") + CONTROL_PATH
+    response = requests.get(url, headers=aws_keys.signed_headers("GET", url), timeout=10)
     response.raise_for_status()
     return dict(response.json())

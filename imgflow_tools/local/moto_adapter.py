@@ -24,7 +24,8 @@ The code runs in this order; each section that changes moto has its own ``_insta
    fail an invocation with a Lambda service error before or after its handler ran; ``current_function()``
    tells which function's handler runs on this thread (so only task code's S3/DynamoDB calls get faults);
    ``deliveries.before_delivery`` may return the delays of the deliveries to make (``[]`` drops an event,
-   two entries duplicate it, a delay reorders it).
+   two entries duplicate it, a delay reorders it); ``engine_credentials`` gives the engine's calls for a
+   state machine its role's credentials (the local IAM; 4. keeps one client per role).
 7. ``arn:aws:states:::states:startExecution(.sync:2)`` (moto issue 10076): moto's port leaves the ASL's
    parameter names (``StateMachineArn``) as they are for boto3, which wants ``stateMachineArn``, and the
    response un-cased (``executionArn`` where the sync resolver reads ``ExecutionArn``). We re-case both ways
@@ -370,14 +371,20 @@ def _cached_boto_client_for(original: Callable[..., Any]) -> Callable[..., Any]:
     creating = threading.Lock()
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        # Upstream ignores state_credentials (every client has the fixed test keys): one client serves all.
+        # Upstream ignores state_credentials (every client has the fixed test keys): one client per role
+        # serves all, signing with that role's session when ``engine_credentials`` knows it.
         from moto.core.models import botocore_stubber
         from moto.settings import moto_server_port
 
-        key = (region, service, hash((botocore_stubber.enabled, moto_server_port())))
+        role_arn = getattr(state_credentials, "role_arn", None)
+        credentials = engine_credentials(role_arn) if engine_credentials else None
+        key = (region, service, hash((botocore_stubber.enabled, moto_server_port(), role_arn, credentials)))
         with creating:
             if key not in clients:
-                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
+                client = original(region=region, service=service, state_credentials=state_credentials)
+                if credentials is not None:
+                    client._request_signer._credentials = credentials  # the role's session, not "ak"/"sk"
+                clients[key] = client
             return clients[key]
 
     return boto_client_for
@@ -451,6 +458,11 @@ def _install_atomic_dynamodb() -> None:
 #: Called with ("before" | "after", function_name) around each invocation; raising a moto
 #: ``JsonRESTError`` answers the Invoke call with that Lambda service error.
 invoke_faults: Callable[[str, str], None] | None = None
+
+
+#: The credentials the engine's calls for a state machine sign with (its role's session), by role ARN; set
+#: by the local IAM (``imgflow_tools/local/credentials.py``); None: upstream's fixed keys.
+engine_credentials: Callable[[str | None], Any] | None = None
 
 
 def current_function() -> str | None:

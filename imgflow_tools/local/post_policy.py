@@ -489,6 +489,10 @@ class PostForm:
         return f"multipart/form-data; boundary={boundary}", b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
+#: The secrets of the keys the local IAM of this process knows (set by ``imgflow_tools.local.iam``).
+default_secret_for: Callable[[str], str | None] | None = None
+
+
 class S3PolicyGate:
     """WSGI middleware: ``LocalCloud(middleware=S3PolicyGate.wrap())``."""
 
@@ -499,10 +503,24 @@ class S3PolicyGate:
         access_key: str = "testing",
         secret_key: str = "testing",
         origins: frozenset[str] = frozenset(),
+        secret_for: Callable[[str], str | None] | None = None,
     ) -> None:
         self.app, self.access_key, self.secret_key = app, access_key, secret_key
         self.cors = OriginPolicy(origins)
+        #: Access key id -> secret: any key the local IAM knows may sign (its role sessions); by default
+        #: the keys of the local stack running in this process, else ``access_key``/``secret_key``.
+        self.secret_for = secret_for
         guard_s3_post_object()
+
+    def _keys(self, credential: str) -> tuple[str, str]:
+        """The key pair to check a signature whose credential scope is ``credential`` against."""
+        lookup = self.secret_for or default_secret_for
+        if lookup is None:
+            return self.access_key, self.secret_key
+        access_key = credential.split("/", 1)[0]
+        secret = lookup(access_key)
+        # An unknown key is refused as such by _parse_credential (it names no key the gate knows).
+        return (access_key if secret is not None else ""), secret or ""
 
     @classmethod
     def wrap(cls, **options: Any) -> Callable[[WsgiApp], WsgiApp]:
@@ -536,13 +554,9 @@ class S3PolicyGate:
             headers = {
                 k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
             }
+            access_key, secret_key = self._keys(dict(parse_qsl(query)).get("X-Amz-Credential", ""))
             check_presigned_url(
-                method,
-                _raw_path(environ),
-                query,
-                headers,
-                access_key=self.access_key,
-                secret_key=self.secret_key,
+                method, _raw_path(environ), query, headers, access_key=access_key, secret_key=secret_key
             )
         if method == "POST" and service == "s3":
             try:
@@ -587,9 +601,8 @@ class S3PolicyGate:
             raise _malformed()
         form = PostForm.parse(environ["wsgi.input"].read(length), options["boundary"])
         fields = {**form.fields, "key": form.key} if "key" in form.fields else form.fields
-        check_post_policy(
-            fields, len(form.data), bucket=bucket, access_key=self.access_key, secret_key=self.secret_key
-        )
+        access_key, secret_key = self._keys(fields.get("x-amz-credential", ""))
+        check_post_policy(fields, len(form.data), bucket=bucket, access_key=access_key, secret_key=secret_key)
         # moto reads the form the gate checked, and stores it only as checked (moto_adapter, 10.).
         content_type, body = form.serialize()
         environ.update(

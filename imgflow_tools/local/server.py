@@ -36,8 +36,9 @@ from werkzeug.wrappers import Request, Response
 
 from imgflow import config
 from imgflow.config import Settings
-from imgflow_tools import tokens
+from imgflow_tools import aws_keys, tokens
 from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
+from imgflow_tools.local.iam import credentials
 from imgflow_tools.local.moto_adapter import LocalLambdaContext, resolve_handler
 from imgflow_tools.local.origin import (
     OriginPolicy,
@@ -53,6 +54,7 @@ from imgflow_tools.local.site import Site, find_dist, page_config
 from imgflow_tools.local.state import Restored, StateStore
 
 API_HANDLER = "api.handler.lambda_handler"
+API_FUNCTION = "imgflow-api"
 #: Routes without the authorizer (CDK: no JWT authorizer on these either).
 PUBLIC_PATHS = frozenset({"/openapi.json", "/swagger"})
 #: API Gateway HTTP APIs refuse larger payloads.
@@ -266,7 +268,7 @@ class ApiGateway:
             timeout_s=29,
         )
         try:
-            with self._instance:
+            with self._instance, credentials.acting_as(API_FUNCTION):  # signs as the API's role
                 result = self.handler(event, context)
             return from_result(result)
         except Exception:  # the Lambda crashed: API Gateway answers 500 without details
@@ -393,7 +395,7 @@ def serve(
     with server:
         restored = server.cloud.restored if server.cloud else None
         token = server.token(user)
-        info = {
+        info: dict[str, Any] = {
             # A one-time code, exchanged by the page for a token: the link in the history is then worthless.
             "web": server.site.link(server.api_url, user) if server.site else "",
             "api": server.api_url,
@@ -404,6 +406,9 @@ def serve(
             "token": token,
             "state_machine_arn": server.cloud.ingest_arn if server.cloud else "",
             "key_file": str(tokens.state_dir() / tokens.KEY_FILE),
+            # Operator credentials of the endpoint (signed calls only) and the role each function runs under.
+            "aws": aws_keys.operator_credentials(),
+            "roles": server.cloud.iam.role_arns() if server.cloud and server.cloud.iam else {},
             "repair_every_s": repair_every_s,
             "origins": sorted(server.origins),
             "state": str(state.directory) if state else None,
@@ -418,7 +423,9 @@ def serve(
                 f"                 (works once: it signs you in as {user!r}; more: POST /sign-in/links)\n"
                 f"  API            {info['api']}  (Swagger UI: {info['swagger']}, spec: {info['openapi']})\n"
                 f"  AWS endpoint   {info['endpoint']}  (S3, DynamoDB, Step Functions; "
-                f"aws --endpoint-url {info['endpoint']}, credentials testing/testing, region {REGION})\n"
+                f"aws --endpoint-url {info['endpoint']}, region {REGION})\n"
+                f"  AWS keys       AWS_ACCESS_KEY_ID={info['aws']['access_key_id']} "
+                f"AWS_SECRET_ACCESS_KEY={info['aws']['secret_access_key']}\n"
                 f"  Origins        {', '.join(sorted(server.origins))} (only these pages may call both)\n"
                 f"  token for {user!r} (more: imgflow token NAME):\n{info['token']}\n"
                 f"{_state_line(state, restored)}\n"

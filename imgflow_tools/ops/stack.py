@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from imgflow.config import Settings
+from imgflow_tools import aws_keys
 from imgflow_tools.ops.errors import SERVE_HINT, CommandError
 
 #: Names the local mode deploys (``imgflow_tools.local.cloud``); a deployed stack gives its own through
@@ -57,8 +58,11 @@ class Stack:
     def _new_client(self, service: str, config: Config) -> Any:
         kwargs: dict[str, Any] = {"config": config, "region_name": self.region}
         if self.endpoint:
+            operator = aws_keys.operator_credentials()  # the local stack's, beside its token key
             kwargs.update(
-                endpoint_url=self.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+                endpoint_url=self.endpoint,
+                aws_access_key_id=operator["access_key_id"],
+                aws_secret_access_key=operator["secret_access_key"],
             )
         return boto3.session.Session().client(service, **kwargs)
 

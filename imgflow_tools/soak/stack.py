@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from imgflow import aws
 from imgflow.config import Settings
+from imgflow_tools import aws_keys
 from imgflow_tools.ops import stack as stacks
 from imgflow_tools.pacing import running_executions
 
@@ -24,8 +25,9 @@ def soak_stack(endpoint: str | None, settings: Settings) -> Iterator[tuple[stack
     if endpoint:
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
+            # The operator's key of the local stacks (imgflow serve's endpoint accepts only signed calls).
+            AWS_ACCESS_KEY_ID=aws_keys.operator_credentials()["access_key_id"],
+            AWS_SECRET_ACCESS_KEY=aws_keys.operator_credentials()["secret_access_key"],
             AWS_DEFAULT_REGION=stacks.LOCAL_REGION,
         )
         os.environ.pop("AWS_SESSION_TOKEN", None)

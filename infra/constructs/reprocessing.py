@@ -84,8 +84,11 @@ class Reprocessing(Construct):
                 # ListBucket a missing original is a 403 and the stuck repair would stop at the first one.)
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[uploads]),
                 storage.list_uploads_statement(),
-                # The run's manifest, selection and summary.
+                # The run's manifest, selection and summary. A new run reads its selection.json first to
+                # tell a restart from a start: without ListBucket that missing key is a 403, not a 404, and
+                # every run failed (found by the local IAM enforcement).
                 iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[runs]),
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[storage.renditions.bucket_arn]),
                 # Is a PROCESSING record's run still alive?
                 iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[ingest_executions]),
                 # The upload rule's dead letters are drained into the stuck repair.

@@ -198,6 +198,7 @@ def test_reprocess_function_queries_indexes_and_writes_only_run_files(
         ("s3:ListBucket", arns["uploads_bucket"]),  # ... answered 404, not 403, when it did not
         ("s3:GetObject", arns["runs"]),
         ("s3:PutObject", arns["runs"]),
+        ("s3:ListBucket", arns["renditions_bucket"]),  # a new run's missing selection.json is a 404
         ("states:DescribeExecution", f"{prefix}:execution:imgflow-dev-ingest:*"),
         ("sqs:ReceiveMessage", dlq),
         ("sqs:DeleteMessage", dlq),

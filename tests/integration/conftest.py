@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from PIL import Image
 
 from imgflow.records import ImageRepository
 from imgflow_tools import tokens
-from tests.serve import serve_env, serving
+from tests.serve import operator_client, serve_env, serving
 
 #: The serve under test accepts files up to this size (small, so the oversize cases stay cheap).
 MAX_BYTES = 2 * 1024 * 1024
@@ -40,6 +38,8 @@ class Stack:
     key: bytes
     state_dir: Path
     env: dict[str, str]
+    #: The operator's key of the serve under test (``imgflow serve --json``'s ``"aws"``).
+    aws: dict[str, str]
 
     def token(self, user: str, **kwargs: Any) -> str:
         return tokens.issue(user, key=self.key, **kwargs)
@@ -50,15 +50,7 @@ class Stack:
         return session
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            config=Config(signature_version="s3v4") if service == "s3" else None,
-        )
+        return operator_client(service, self.endpoint, self.aws)
 
     def ticket(
         self, session: requests.Session, filename: str, size: int = 10, content_type: str = "image/jpeg"
@@ -88,7 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     (state / tokens.KEY_FILE).write_bytes(LOCAL_KEY)
     env = serve_env(state, MAX_BYTES=str(MAX_BYTES))
     with serving(env, timeout=STARTUP_TIMEOUT) as info:
-        yield Stack(info["api"], info["endpoint"], tokens.local_key(state), state, env)
+        yield Stack(info["api"], info["endpoint"], tokens.local_key(state), state, env, info["aws"])
 
 
 def jpeg_bytes(size: tuple[int, int] = (640, 480)) -> bytes:

@@ -18,6 +18,7 @@ from imgflow.records import ImageRepository
 from imgflow_tools.local import faults, moto_adapter
 from imgflow_tools.local.cloud import REGION, LocalCloud
 from imgflow_tools.local.faults import FaultSpec, FaultSpecError
+from tests.serve import operator_call
 from tests.workflow.conftest import (
     entered_states,
     executions_for,
@@ -268,7 +269,9 @@ def test_the_control_route_switches_faults_while_the_stack_runs(
     assert (state["spec"], state["active"]) == ("s3=0.2,dynamodb=0.1,seed=9", True)
     assert injector.spec == FaultSpec({"s3": 0.2, "dynamodb": 0.1}, 9)
     assert faults.get_remote(cloud.endpoint)["spec"] == "s3=0.2,dynamodb=0.1,seed=9"
-    bad = requests.put(cloud.endpoint + faults.CONTROL_PATH, json={"spec": "s3=9"}, timeout=10)
+    unsigned = requests.put(cloud.endpoint + faults.CONTROL_PATH, json={"spec": "off"}, timeout=10)
+    assert unsigned.status_code == 403 and injector.spec.active  # the route needs the operator's signature
+    bad = operator_call("PUT", cloud.endpoint + faults.CONTROL_PATH, {"spec": "s3=9"})
     assert bad.status_code == 400 and "s3" in bad.json()["message"]
     assert faults.set_remote(cloud.endpoint, "off")["active"] is False
     assert not injector.spec.active

@@ -1,0 +1,44 @@
+"""The local stack's IAM usage: per role, the calls it made, those it was denied and the grants never used.
+
+Served by the local endpoint's door at ``/_imgflow/iam`` (``imgflow_tools.local.iam.enforcer``), signed with
+the operator's key (``imgflow_tools.aws_keys``). A deployed stack has no such route: CloudTrail and IAM Access
+Analyzer's policy generation answer the same question there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imgflow_tools import aws_keys
+
+USAGE_PATH = "/_imgflow/iam"
+
+
+class UsageUnavailable(RuntimeError):
+    """The endpoint did not answer with the usage (not a local stack, or another operator's)."""
+
+
+def usage(endpoint: str) -> dict[str, Any]:
+    """``{"roles": {name: {"role", "used": [...], "denied": [...], "unused": [...]}}}`` of the stack."""
+    import requests
+
+    url = endpoint.rstrip("/") + USAGE_PATH
+    try:
+        response = requests.get(url, headers=aws_keys.signed_headers("GET", url), timeout=30)
+    except requests.RequestException as exc:
+        raise UsageUnavailable(f"{url}: {exc}") from exc
+    if response.status_code != 200:
+        raise UsageUnavailable(f"{url}: HTTP {response.status_code} {response.text[:300]}")
+    return dict(response.json())
+
+
+def policy_stream(report: dict[str, Any]) -> list[str]:
+    """The report as lines: per role its ARN, then ``used``/``denied``/``unused`` action and resource."""
+    lines: list[str] = []
+    for name, role in sorted(report.get("roles", {}).items()):
+        lines.append(f"{name}  {role['role']}")
+        for kind in ("used", "denied", "unused"):
+            for entry in role.get(kind, []):
+                count = f"  x{entry['count']}" if "count" in entry else ""
+                lines.append(f"  {kind:<7} {entry['action']:<28} {entry['resource']}{count}")
+    return lines
