@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 import requests
 
 from imgflow.workflow import asl
-from tests.asl import branch_parents, default_path
-from tests.integration.conftest import Stack, jpeg_bytes
-from tests.integration.test_api import new_upload, post_file
+from tests.support.asl import branch_parents, default_path
+from tests.support.images import jpeg_bytes
+from tests.support.served import Stack, new_upload, post_file
+from tests.support.waiting import until
 
 
 def _upload(stack: Stack, session: requests.Session, data: bytes) -> dict[str, Any]:
@@ -49,10 +49,12 @@ def test_an_images_runs_newest_first_state_by_state(stack: Stack, carol: request
     response = carol.post(f"{stack.api}/images/{image['id']}/reprocess", timeout=10)
     assert response.status_code == 202, response.text
     again = response.json()["execution_arn"]
-    deadline = time.monotonic() + 60
-    while (runs := _runs(stack, carol, image["id"]))[0]["status"] == "RUNNING" or len(runs) < 2:
-        assert time.monotonic() < deadline, runs
-        time.sleep(0.2)
+
+    def both_ended() -> list[dict[str, Any]] | None:
+        runs = _runs(stack, carol, image["id"])
+        return runs if len(runs) >= 2 and runs[0]["status"] != "RUNNING" else None
+
+    runs = until(both_ended, interval=0.2, what="the reprocess run's end in GET /images/{id}/runs")
     assert [r["execution_arn"] for r in runs] == [again, run["execution_arn"]]  # newest first
     assert runs[0]["status"] == "SUCCEEDED"
     # Reading runs is not an access of the image (the web page polls it).

@@ -18,16 +18,9 @@ from imgflow.records import ImageRepository
 from imgflow_tools.local import faults, moto_adapter
 from imgflow_tools.local.cloud import REGION, LocalCloud
 from imgflow_tools.local.faults import FaultSpec, FaultSpecError
-from tests.workflow.conftest import (
-    entered_states,
-    executions_for,
-    failed_tasks,
-    history,
-    jpeg_bytes,
-    put_upload,
-    wait_final,
-    wait_record,
-)
+from tests.support.cloud import entered_states, executions_for, failed_tasks, history, put_upload
+from tests.support.images import jpeg_bytes
+from tests.support.waiting import wait_final, wait_record
 
 
 @pytest.fixture
