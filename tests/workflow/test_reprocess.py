@@ -125,11 +125,12 @@ def test_stuck_records_end_final_after_mode_stuck(
         if lost in event["detail"]["object"]["key"]:
             raise ConnectionError("injected: event dropped")
 
+    injector_hook = moto_adapter.deliveries.before_delivery  # the fault injector's: put it back after
     moto_adapter.deliveries.before_delivery = drop
     try:
         put_upload(cloud, jpeg_bytes((200, 150)), owner=owner, image_id=lost)
     finally:
-        moto_adapter.deliveries.before_delivery = None
+        moto_adapter.deliveries.before_delivery = injector_hook
 
     # 2. `dead`'s run dies before it can write any result (its finish writes fail, then it is stopped).
     def no_finish(params: dict[str, Any], **_: Any) -> None:
