@@ -60,10 +60,10 @@ def wait_record(
     def final() -> dict[str, Any] | None:
         record = repo.get(image_id)
         # moto applies an update attribute by attribute: a concurrent read can see a half-written item.
-        done = record and record.get("status") in FINAL_STATUSES and record.get("execution_arn") != not_by
-        if done and sfn.describe_execution(executionArn=record["execution_arn"])["status"] != "RUNNING":
-            return record
-        return None
+        if not record or record.get("status") not in FINAL_STATUSES or record.get("execution_arn") == not_by:
+            return None
+        ended = sfn.describe_execution(executionArn=record["execution_arn"])["status"] != "RUNNING"
+        return record if ended else None
 
     return until(final, timeout=timeout, what=lambda: f"no final record for {image_id}: {repo.get(image_id)}")
 
