@@ -18,7 +18,13 @@ from tests.support.waiting import until
 def _upload(stack: Stack, session: requests.Session, data: bytes) -> dict[str, Any]:
     ticket = new_upload(session, stack.api, size=len(data))
     assert post_file(ticket, data).status_code == 204
-    return stack.wait_final(session, ticket["id"])
+    image = stack.wait_final(session, ticket["id"])
+
+    def ended() -> bool | None:  # the record is final in its Record* state, a moment before the run ends
+        return all(r["status"] != "RUNNING" for r in _runs(stack, session, image["id"])) or None
+
+    until(ended, what=f"the end of {image['id']}'s run")
+    return image
 
 
 @pytest.fixture(scope="module")
