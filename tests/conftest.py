@@ -1,18 +1,16 @@
-"""Shared fixtures: the corpus beside the repo, generated images."""
+"""Fixtures shared by every suite: the corpus, the local stack, faults at the task code's AWS boundary."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from imgflow_tools.local import moto_adapter
 from imgflow_tools.local.cloud import LocalCloud
-
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("IMGFLOW_CORPUS", REPO.parent / "shared" / "corpus"))
+from tests.support import cloud as local
+from tests.support import faults
+from tests.support.paths import CORPUS
 
 
 @pytest.fixture(scope="session")
@@ -26,14 +24,7 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def _local_cloud() -> Iterator[LocalCloud]:
     """The local stack, one per test process (moto's state is process-wide)."""
-    # Retry waits of 1-20 s become milliseconds; the ASL's Retry policies are otherwise unchanged. A throttled
-    # task (image tasks reserved to 20, as deployed) waits a quarter of its ASL wait: up to 15 s, ~3 min of
-    # patience in all, still far above any backlog a test makes (moto_adapter 8.).
-    with (
-        moto_adapter.time_scale(0.001),
-        moto_adapter.time_scale(0.25, variable="IMGFLOW_LOCAL_THROTTLE_TIME_SCALE"),
-        LocalCloud() as running,
-    ):
+    with local.running_cloud() as running:
         yield running
 
 
@@ -43,9 +34,11 @@ def cloud(_local_cloud: LocalCloud) -> LocalCloud:
 
     Files run whole on one worker (``--dist loadfile``), so checking once per module is enough.
     """
-    try:
-        _local_cloud.client("s3").head_bucket(Bucket=_local_cloud.settings.uploads_bucket)
-    except Exception:  # moto's backends were reset under the running server: deploy the stack again
-        _local_cloud._configure_moto()
-        _local_cloud.deploy()
-    return _local_cloud
+    return local.deployed(_local_cloud)
+
+
+@pytest.fixture
+def aws_faults() -> Iterator[faults.Inject]:
+    """``inject("s3", "PutObject", hook)``: see tests/support/faults.py; hooks are removed after the test."""
+    with faults.injecting() as inject:
+        yield inject

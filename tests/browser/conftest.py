@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.browser.support import ARTIFACTS, REPO, Serve
-from tests.serve import serve_env, serving
+from tests.support.serve import serve_env, serving
 
 CHROMIUM = os.environ.get("IMGFLOW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 #: What Chromium needs on a closed network, headless, as root (see the machine notes).

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,14 +11,15 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page
 
 from imgflow_tools import tokens
+from tests.support.images import jpeg_bytes
+from tests.support.paths import REPO
+from tests.support.waiting import wait_image
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 FINAL_TIMEOUT = 60_000
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-FINAL = ("PROCESSED", "REJECTED", "FAILED")
 
 
 @dataclass
@@ -63,18 +62,11 @@ class Serve:
         )
         assert posted.status_code in (200, 201, 204), posted.text
         image_id = ticket.json()["id"]
-        deadline = time.monotonic() + FINAL_TIMEOUT / 1000
-        while time.monotonic() < deadline:
-            image = api.get(f"{self.api}/images/{image_id}", timeout=10).json()
-            if image["status"] in FINAL:
-                return dict(image)
-            time.sleep(0.3)
-        raise AssertionError(f"{path.name}: not final after {FINAL_TIMEOUT / 1000:.0f} s")
+        return wait_image(api, f"{self.api}/images/{image_id}", timeout=FINAL_TIMEOUT / 1000, interval=0.3)
 
 
 def camera_jpeg(path: Path, model: str = "EOS R6") -> Path:
     """A 640x480 JPEG with the EXIF a phone writes: camera, lens, exposure, time with offset, GPS."""
-    image = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
     exif = Image.Exif()
     exif[0x010F] = "Canon"
     exif[0x0110] = model
@@ -89,9 +81,7 @@ def camera_jpeg(path: Path, model: str = "EOS R6") -> Path:
     gps = exif.get_ifd(0x8825)
     gps[1], gps[2] = "N", (48.0, 51.0, 30.0)
     gps[3], gps[4] = "E", (2.0, 17.0, 40.0)
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=85, exif=exif)
-    path.write_bytes(buf.getvalue())
+    path.write_bytes(jpeg_bytes((640, 480), exif=exif))
     return path
 
 

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import CORPUS
 from tests.fuzz.engine import run
+from tests.support.paths import CORPUS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from imgflow.config import Limits, Rendition
-from tests.conftest import CORPUS
 from tests.fuzz import engine
+from tests.support.paths import CORPUS
 
 CASES = 2500
 SEED = 20261201

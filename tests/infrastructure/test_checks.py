@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import infra.nag
-from tests.infrastructure.conftest import SKIP_BUNDLING, Synth
+from tests.support.synth import SKIP_BUNDLING, Synth
 
 REPO = Path(__file__).resolve().parents[2]
 #: W3005 (DependsOn already implied by a GetAtt): CDK adds an explicit DependsOn on a Lambda's or state

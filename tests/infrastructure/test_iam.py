@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.infrastructure.conftest import EXISTING_BUCKET, Synth
-from tests.infrastructure.conftest import render as resolve
+from tests.support.synth import EXISTING_BUCKET, Synth
+from tests.support.synth import render as resolve
 
 XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 

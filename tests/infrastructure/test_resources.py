@@ -11,8 +11,8 @@ from aws_cdk.assertions import Match
 from imgflow.records.table import TABLE
 from imgflow.workflow.functions import IMAGE_TASK_CONCURRENCY, TASKS
 from infra.config import CONTEXT_KEYS, StageConfig
-from tests.infrastructure.conftest import EXISTING_BUCKET, Synth, synthesize
-from tests.infrastructure.conftest import render as resolve
+from tests.support.synth import EXISTING_BUCKET, Synth, synthesize
+from tests.support.synth import render as resolve
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.infrastructure.conftest import Synth, render
+from tests.support.synth import Synth, render
 from web import build
 
 

@@ -11,8 +11,8 @@ import pytest
 from imgflow import keys
 from imgflow.workflow.asl import INGEST, definition_text, placeholders, render, upload_event_pattern
 from imgflow.workflow.functions import TASKS
-from tests.infrastructure.conftest import Synth
-from tests.infrastructure.conftest import render as resolve
+from tests.support.synth import Synth
+from tests.support.synth import render as resolve
 
 
 def definition(synth: Synth, machine: Any) -> str:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from imgflow_tools import tokens
-from tests.integration.conftest import STARTUP_TIMEOUT, jpeg_bytes
-from tests.serve import serve_env, serving
+from tests.support.images import jpeg_bytes
 from tests.support.raw_http import MULTIPART, multipart, send
+from tests.support.serve import serve_env, serving
+from tests.support.served import STARTUP_TIMEOUT
 
 APP = "http://app.test:5173"
 BUCKET = "imgflow-uploads"

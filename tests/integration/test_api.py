@@ -15,23 +15,9 @@ import requests
 
 from imgflow import keys
 from imgflow_tools import tokens
-from tests.integration.conftest import MAX_BYTES, Stack, jpeg_bytes
-
-
-def new_upload(session: requests.Session, api: str, **overrides: Any) -> dict[str, Any]:
-    body = {"filename": "photo.jpg", "content_type": "image/jpeg", "size": 1000, **overrides}
-    response = session.post(f"{api}/uploads", json=body, timeout=10)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-def post_file(
-    ticket: dict[str, Any], data: bytes, *, fields: dict[str, str] | None = None
-) -> requests.Response:
-    form = fields if fields is not None else ticket["upload"]["fields"]
-    return requests.post(
-        ticket["upload"]["url"], data=form, files={"file": ("photo.jpg", data, "image/jpeg")}, timeout=30
-    )
+from tests.support.images import jpeg_bytes
+from tests.support.served import MAX_BYTES, Stack, new_upload, post_file
+from tests.support.waiting import wait_final
 
 
 def s3_error(response: requests.Response) -> tuple[str, str]:
@@ -127,12 +113,7 @@ def test_reprocess_runs_the_workflow_again(
     response = alice.post(f"{stack.api}/images/{processed['id']}/reprocess", timeout=10)
     assert response.status_code == 202, response.text
     arn = response.json()["execution_arn"]
-    sfn = stack.client("stepfunctions")
-    deadline = time.monotonic() + 60
-    while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert status == "SUCCEEDED"
+    assert wait_final(stack, arn)["status"] == "SUCCEEDED"
     after = alice.get(f"{stack.api}/images/{processed['id']}", timeout=10).json()
     assert after["status"] == "PROCESSED" and after["updated_at"] > processed["updated_at"]
 

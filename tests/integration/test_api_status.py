@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 
-from tests.integration.conftest import Stack, jpeg_bytes
+from tests.support.images import jpeg_bytes
+from tests.support.served import Stack
+from tests.support.waiting import wait_image
 
 
 def _upload(session: requests.Session, stack: Stack, data: bytes, filename: str) -> str:
@@ -22,12 +22,7 @@ def _upload(session: requests.Session, stack: Stack, data: bytes, filename: str)
 
 
 def _wait(session: requests.Session, stack: Stack, image_id: str) -> dict[str, object]:
-    for _ in range(600):
-        body = session.get(f"{stack.api}/images/{image_id}/status", timeout=10).json()
-        if body["status"] in ("PROCESSED", "REJECTED", "FAILED"):
-            return dict(body)
-        time.sleep(0.05)
-    raise AssertionError(f"{image_id} never reached a final status")
+    return wait_image(session, f"{stack.api}/images/{image_id}/status", timeout=30, interval=0.05)
 
 
 def test_polling_does_not_count_as_access(stack: Stack) -> None:

@@ -11,7 +11,7 @@ import requests
 
 from imgflow import keys
 from imgflow_tools import tokens
-from tests.integration.conftest import Stack
+from tests.support.served import Stack
 
 
 def assert_clear_4xx(response: requests.Response, *statuses: int) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from imgflow_tools.cli import _parser
 from imgflow_tools.local.cloud import LocalCloud
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 #: The arguments that make a valid call of a command that has required ones.
 MINIMAL = {"token": ["alice"], "reprocess": ["--mode", "failed"], "runs show": ["show", "some-image"]}

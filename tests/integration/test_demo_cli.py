@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from imgflow_tools.samples import SAMPLES, write_samples
-from tests.corpus import hostile_expectations
+from tests.support.corpus import hostile_expectations
 
 
 def _demo(*args: str) -> tuple[int, list[dict], str]:

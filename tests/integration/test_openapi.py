@@ -13,7 +13,7 @@ from schemathesis.config import SchemathesisConfig
 from api.app import SPEC as SPEC_INFO
 from api.app import app
 from imgflow_tools import tokens
-from tests.integration.conftest import LOCAL_KEY, Stack
+from tests.support.served import LOCAL_KEY, Stack
 
 ROUTES = {
     ("POST", "/uploads"),

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Stack, jpeg_bytes
+from tests.support.images import jpeg_bytes
 from tests.support.raw_http import MULTIPART, Reply, multipart, port_of, send
+from tests.support.served import Stack
 
 EVIL = "https://evil.example"
 BUCKET = "imgflow-uploads"

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from imgflow.errors import DuplicateRun, SupersededResult
-from imgflow.records import TABLE, ImageRepository, Status
+from imgflow.records import ImageRepository, Status
 from imgflow.records import table as t
 from imgflow_tools.local.cloud import LocalCloud
-from tests.records import claim
+from tests.support.cloud import own_table
+from tests.support.records import claim
 
 TABLE_NAME = "records-test"
 
 
 @pytest.fixture
 def repo(cloud: LocalCloud) -> Iterator[ImageRepository]:
-    """A table of its own on the session's local stack (``mock_aws`` would reset the stack every other test
-    of this process uses: under ``-n 2`` a later test of the same worker then finds no table)."""
-    name = f"{TABLE_NAME}-{uuid.uuid4().hex[:8]}"
-    client = cloud.client("dynamodb")
-    client.create_table(TableName=name, **TABLE)
-    yield ImageRepository(name, client=client)
-    client.delete_table(TableName=name)
+    with own_table(cloud, TABLE_NAME) as table:
+        yield table
 
 
 def _finish(

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 import requests
 
 from imgflow.workflow import asl
-from tests.asl import branch_parents, default_path
-from tests.integration.conftest import Stack, jpeg_bytes
-from tests.integration.test_api import new_upload, post_file
+from tests.support.asl import branch_parents, default_path
+from tests.support.images import jpeg_bytes
+from tests.support.served import Stack, new_upload, post_file
+from tests.support.waiting import until
 
 
 def _upload(stack: Stack, session: requests.Session, data: bytes) -> dict[str, Any]:
     ticket = new_upload(session, stack.api, size=len(data))
     assert post_file(ticket, data).status_code == 204
-    return stack.wait_final(session, ticket["id"])
+    image = stack.wait_final(session, ticket["id"])
+
+    def ended() -> bool | None:  # the record is final in its Record* state, a moment before the run ends
+        return all(r["status"] != "RUNNING" for r in _runs(stack, session, image["id"])) or None
+
+    until(ended, what=f"the end of {image['id']}'s run")
+    return image
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +55,12 @@ def test_an_images_runs_newest_first_state_by_state(stack: Stack, carol: request
     response = carol.post(f"{stack.api}/images/{image['id']}/reprocess", timeout=10)
     assert response.status_code == 202, response.text
     again = response.json()["execution_arn"]
-    deadline = time.monotonic() + 60
-    while (runs := _runs(stack, carol, image["id"]))[0]["status"] == "RUNNING" or len(runs) < 2:
-        assert time.monotonic() < deadline, runs
-        time.sleep(0.2)
+
+    def both_ended() -> list[dict[str, Any]] | None:
+        runs = _runs(stack, carol, image["id"])
+        return runs if len(runs) >= 2 and runs[0]["status"] != "RUNNING" else None
+
+    runs = until(both_ended, interval=0.2, what="the reprocess run's end in GET /images/{id}/runs")
     assert [r["execution_arn"] for r in runs] == [again, run["execution_arn"]]  # newest first
     assert runs[0]["status"] == "SUCCEEDED"
     # Reading runs is not an access of the image (the web page polls it).

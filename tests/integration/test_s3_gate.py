@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from imgflow import keys
-from tests.integration.conftest import Stack, jpeg_bytes
+from tests.support.images import jpeg_bytes
+from tests.support.served import Stack
 
 BUCKET = "imgflow-uploads"
 BOUNDARY = "imgflowboundary"

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Stack, jpeg_bytes
+from tests.support.images import jpeg_bytes
 from tests.support.raw_http import MULTIPART, multipart, port_of, send
+from tests.support.served import Stack
 
 BUCKET = "imgflow-uploads"
 STYLES = ["path", "vhost"]

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.integration.conftest import MAX_BYTES, Stack
+from tests.support.served import MAX_BYTES, Stack
 from web import build
 
 

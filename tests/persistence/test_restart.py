@@ -4,7 +4,6 @@ killed mid-flight ends final after the restart's repair; a damaged or newer stat
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import signal
 import sqlite3
@@ -20,18 +19,20 @@ from PIL import Image
 
 from imgflow_tools import tokens
 from imgflow_tools.local.state import FORMAT, StateStore
-from tests.serve import serve_env, serve_process, serving
+from tests.support.images import encode
+from tests.support.serve import serve_env, serve_process, serving
+from tests.support.waiting import FINAL_IMAGE_STATUSES as FINAL
+from tests.support.waiting import wait_image
 
 STARTUP_TIMEOUT = 120
-FINAL = ("PROCESSED", "REJECTED", "FAILED")
 #: More than the flusher's period plus its settle time: what a crash may lose.
 FLUSHED_S = 2.5
 
 
 def _jpeg(seed: int) -> bytes:
-    buf = io.BytesIO()
-    Image.linear_gradient("L").rotate(seed * 37).resize((320 + seed, 240)).convert("RGB").save(buf, "JPEG")
-    return buf.getvalue()
+    return encode(
+        Image.linear_gradient("L").rotate(seed * 37).resize((320 + seed, 240)).convert("RGB"), "JPEG"
+    )
 
 
 def _session(state: Path) -> requests.Session:
@@ -52,13 +53,7 @@ def _upload(api: str, session: requests.Session, data: bytes) -> str:
 
 
 def _wait(api: str, session: requests.Session, image_id: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = session.get(f"{api}/images/{image_id}", timeout=10).json()
-        if body["status"] in FINAL:
-            return dict(body)
-        time.sleep(0.1)
-    raise TimeoutError(f"{image_id} not final after {timeout}s")
+    return wait_image(session, f"{api}/images/{image_id}", timeout=timeout)
 
 
 def _seen(api: str, session: requests.Session, ids: list[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from imgflow import aws, config
 from imgflow_tools import samples, tokens
 from imgflow_tools.local.cloud import LocalCloud
 from imgflow_tools.local.server import ApiGateway
-from tests.reliability.conftest import Inject, client_error
+from tests.support.faults import Inject, client_error
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,9 @@ from imgflow.errors import DuplicateRun
 from imgflow.records import ImageRepository
 from imgflow_tools.local import moto_adapter
 from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
-from tests.workflow.conftest import (
-    entered_states,
-    executions_for,
-    history,
-    jpeg_bytes,
-    put_upload,
-    wait_final,
-)
+from tests.support.cloud import entered_states, executions_for, history, put_upload
+from tests.support.images import jpeg_bytes
+from tests.support.waiting import wait_final
 
 CLAIMANTS = 4
 

@@ -18,17 +18,10 @@ from imgflow.records import ImageRepository
 from imgflow_tools.local import faults, moto_adapter
 from imgflow_tools.local.cloud import REGION, LocalCloud
 from imgflow_tools.local.faults import FaultSpec, FaultSpecError
-from tests.serve import operator_call
-from tests.workflow.conftest import (
-    entered_states,
-    executions_for,
-    failed_tasks,
-    history,
-    jpeg_bytes,
-    put_upload,
-    wait_final,
-    wait_record,
-)
+from tests.support.cloud import entered_states, executions_for, failed_tasks, history, put_upload
+from tests.support.images import jpeg_bytes
+from tests.support.serve import operator_call
+from tests.support.waiting import wait_final, wait_record
 
 
 @pytest.fixture

@@ -15,17 +15,10 @@ from imgflow import aws, keys
 from imgflow.errors import SourceMissing, StorageThrottled, TransientError
 from imgflow.records import ImageRepository
 from imgflow_tools.local.cloud import LocalCloud
-from tests.reliability.conftest import Inject, about, client_error, written_status
-from tests.workflow.conftest import (
-    entered_states,
-    executions_for,
-    failed_tasks,
-    history,
-    jpeg_bytes,
-    put_upload,
-    wait_final,
-    wait_record,
-)
+from tests.support.cloud import entered_states, executions_for, failed_tasks, history, put_upload
+from tests.support.faults import Inject, about, client_error, written_status
+from tests.support.images import jpeg_bytes
+from tests.support.waiting import wait_final, wait_record
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from imgflow.workflow import asl
-from tests.asl import task_states
+from tests.support.asl import task_states
 
 DEFINITION = json.loads(asl.definition_text())
 STATES = DEFINITION["States"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from imgflow import keys
 from imgflow.workflow.history import timeline
 from imgflow_tools.local.cloud import ROLE_ARN, LocalCloud
+from tests.support.waiting import wait_final
 
 ITEM = {
     "StartAt": "Check",
@@ -68,10 +68,7 @@ def _run(cloud: LocalCloud, items: list[int]) -> dict[str, Any]:
         "stateMachineArn"
     ]
     execution = sfn.start_execution(stateMachineArn=arn, name="x", input=json.dumps({"items": items}))
-    deadline = time.monotonic() + 60
-    while sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_final(cloud, execution["executionArn"])
     return timeline(sfn, execution["executionArn"])
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from imgflow import keys
-from imgflow.records import TABLE, ImageRepository
+from imgflow.records import ImageRepository
 from imgflow.records.repository import MAX_RUNS, recent_runs
 from imgflow_tools.local.cloud import LocalCloud
-from tests.records import claim
+from tests.support.cloud import own_table
+from tests.support.records import claim
 
 
 @pytest.fixture(scope="module")
-def repo(cloud: LocalCloud) -> ImageRepository:
-    """A table of its own on the local stack (moto's mock_aws would reset the stack's state)."""
-    client = cloud.client("dynamodb")
-    client.create_table(TableName="runs-test", **TABLE)
-    return ImageRepository("runs-test", client=client)
+def repo(cloud: LocalCloud) -> Iterator[ImageRepository]:
+    with own_table(cloud, "runs-test") as table:
+        yield table
 
 
 def test_each_claim_is_remembered_bounded_and_once(repo: ImageRepository) -> None:

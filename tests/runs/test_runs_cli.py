@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imgflow import aws, keys
+from imgflow import keys
 from imgflow.workflow import asl, asl_graph
 from imgflow_tools.cli import main
 from imgflow_tools.local.cloud import LocalCloud
-from tests.asl import branch_parents, default_path
-from tests.workflow.conftest import jpeg_bytes, put_upload, wait_record
+from tests.support import faults
+from tests.support.asl import branch_parents, default_path
+from tests.support.cloud import put_upload
+from tests.support.images import jpeg_bytes
+from tests.support.waiting import wait_record
 
 DEFINITION = json.loads(asl.definition_text())
 THROTTLED = ClientError(
@@ -39,9 +42,8 @@ def images(cloud: LocalCloud) -> Iterator[dict[str, dict[str, Any]]]:
             throttled["n"] += 1
             raise THROTTLED
 
-    s3 = aws.client("s3")
-    s3.meta.events.register("before-parameter-build.s3.PutObject", outage)
-    try:
+    with faults.injecting() as inject:  # the outage lasts while the module's tests run
+        inject("s3", "PutObject", outage)
         # Bytes of their own each: the same bytes twice would make the second a duplicate (Reuse, no resize).
         put_upload(cloud, jpeg_bytes((800, 600)), image_id=retried)
         put_upload(cloud, jpeg_bytes((800, 600)), image_id=failed)
@@ -52,8 +54,6 @@ def images(cloud: LocalCloud) -> Iterator[dict[str, dict[str, Any]]]:
             "rejected": wait_record(cloud, rejected),
             "failed": wait_record(cloud, failed),
         }
-    finally:
-        s3.meta.events.unregister("before-parameter-build.s3.PutObject", outage)
 
 
 def _max_retries(state: str, error: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from imgflow.workflow import asl, asl_graph
-from tests.asl import all_states
+from tests.support.asl import all_states
 
 
 def _targets(state: dict[str, Any]) -> set[str]:

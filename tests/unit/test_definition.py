@@ -8,7 +8,7 @@ from typing import Any
 from imgflow.errors import REJECTIONS
 from imgflow.workflow import asl
 from imgflow.workflow.functions import TASKS
-from tests.asl import task_states
+from tests.support.asl import task_states
 
 DEFINITION = json.loads(asl.definition_text())
 BY_PLACEHOLDER = {f"${{{spec.placeholder}}}": spec for spec in TASKS}

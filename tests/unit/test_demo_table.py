@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from imgflow_tools.demo import ROW_DETAILS, TABLE_COLUMNS, WIDTH, format_table, shared_encodings, table_notes
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def _row(name: str, renditions: list[tuple[str, int, str]]) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from tasks.extract_meta.metadata import (
     extract_metadata,
     jpeg_headers_complete,
 )
-from tests.conftest import CORPUS
+from tests.support.images import encode
+from tests.support.paths import CORPUS
 
 LIMITS = Limits()
 EXIF_KEYS = {
@@ -218,9 +219,7 @@ def test_header_facts(corpus: Path, rel: str, facts: dict[str, Any]) -> None:
 
 
 def _jpeg(exif: Image.Exif | None = None, size: tuple[int, int] = (40, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, "teal").save(buffer, "JPEG", exif=exif if exif is not None else b"")
-    return buffer.getvalue()
+    return encode(Image.new("RGB", size, "teal"), "JPEG", exif=exif if exif is not None else b"")
 
 
 def _gps_exif(lat_ref: str, lon_ref: str, alt_ref: bytes | None) -> Image.Exif:

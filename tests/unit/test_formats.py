@@ -20,6 +20,7 @@ from imgflow_tools.samples import solid_jpeg
 from tasks.extract_meta.metadata import extract_metadata
 from tasks.resize.renditions import render
 from tasks.validate.checks import validate_image
+from tests.support.images import encode
 
 LIMITS = Limits()
 RED, BLUE, GREY = (230, 20, 20), (20, 20, 230), (128, 128, 128)
@@ -35,14 +36,6 @@ def upright(size: tuple[int, int] = (96, 64)) -> Image.Image:
     draw.rectangle((0, 0, width // 3, height // 3), fill=RED)
     draw.rectangle((width * 2 // 3, height * 2 // 3, width, height), fill=BLUE)
     return im
-
-
-def encode(im: Image.Image, fmt: str, **params: object) -> bytes:
-    if fmt == "HEIF":
-        pillow_heif.register_heif_opener()
-    buffer = io.BytesIO()
-    im.save(buffer, fmt, **params)
-    return buffer.getvalue()
 
 
 def phone_file(fmt: str, orient: int, size: tuple[int, int] = (96, 64)) -> bytes:

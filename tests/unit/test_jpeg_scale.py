@@ -8,14 +8,13 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from imgflow.image import jpeg_scale
+from tests.support.images import encode
 
 
 def _jpeg(size: tuple[int, int], **params: object) -> bytes:
     im = Image.merge("RGB", [Image.linear_gradient("L").resize(size), Image.radial_gradient("L").resize(size),
                              Image.linear_gradient("L").rotate(90).resize(size)])  # fmt: skip
-    buffer = io.BytesIO()
-    im.save(buffer, "JPEG", quality=95, **params)
-    return buffer.getvalue()
+    return encode(im, "JPEG", quality=95, **params)
 
 
 @pytest.mark.parametrize(

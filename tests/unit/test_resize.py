@@ -12,18 +12,13 @@ from imgflow.config import DEFAULT_RENDITIONS, Limits, Rendition
 from imgflow.errors import ImageRejected
 from imgflow.image import jpeg_scale
 from tasks.resize.renditions import RenderedImage, render
-from tests.corpus import hostile_expectations, pngsuite_expectations
+from tests.support.corpus import hostile_expectations, pngsuite_expectations
+from tests.support.images import encode
 
 LIMITS = Limits()
 HOSTILE_ACCEPTED = sorted(name for name, verdict in hostile_expectations().items() if verdict == "accept")
 HOSTILE_JPEGS = [name for name in HOSTILE_ACCEPTED if name.lower().endswith((".jpg", ".jpeg", ".mpo"))]
 PNGSUITE_VALID = sorted(name for name, verdict in pngsuite_expectations().items() if verdict == "valid")
-
-
-def encode(im: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    im.save(buffer, fmt, **params)
-    return buffer.getvalue()
 
 
 def scene(size: tuple[int, int]) -> Image.Image:

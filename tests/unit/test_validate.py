@@ -31,7 +31,13 @@ from tasks.validate.checks import (
     frame_pixel_limit,
     validate_image,
 )
-from tests.corpus import ALLOWED_BY_DEFAULT, exif_camera_files, hostile_expectations, pngsuite_expectations
+from tests.support.corpus import (
+    ALLOWED_BY_DEFAULT,
+    exif_camera_files,
+    hostile_expectations,
+    pngsuite_expectations,
+)
+from tests.support.images import encode
 
 LIMITS = Limits()
 
@@ -89,10 +95,9 @@ def _picture(mode: str = "RGB", size: tuple[int, int] = (64, 48)) -> Image.Image
     return im.convert(mode)
 
 
-def encode(fmt: str, im: Image.Image | None = None, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    (im or _picture()).save(buffer, fmt, **params)
-    return buffer.getvalue()
+def sample(fmt: str, im: Image.Image | None = None, **params: object) -> bytes:
+    """``im`` (default: ``_picture()``) encoded as ``fmt``."""
+    return encode(im or _picture(), fmt, **params)
 
 
 def animated(fmt: str, count: int = 3, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -120,7 +125,7 @@ def gif_of_dots(width: int, height: int, count: int) -> bytes:
 
 
 def png_with_bad_idat_crc() -> bytes:
-    data = bytearray(encode("PNG"))
+    data = bytearray(sample("PNG"))
     idat = data.index(b"IDAT")
     (length,) = struct.unpack(">I", data[idat - 4 : idat])
     crc = idat + 4 + length
@@ -131,21 +136,21 @@ def png_with_bad_idat_crc() -> bytes:
 @pytest.mark.parametrize(
     ("fmt", "data", "expected"),
     [
-        ("JPEG", encode("JPEG"), ValidatedImage("JPEG", 64, 48, 1, "RGB")),
-        ("JPEG L", encode("JPEG", _picture("L")), ValidatedImage("JPEG", 64, 48, 1, "L")),
-        ("JPEG CMYK", encode("JPEG", _picture("CMYK")), ValidatedImage("JPEG", 64, 48, 1, "CMYK")),
-        ("progressive JPEG", encode("JPEG", progressive=True), ValidatedImage("JPEG", 64, 48, 1, "RGB")),
-        ("PNG", encode("PNG"), ValidatedImage("PNG", 64, 48, 1, "RGB")),
-        ("PNG RGBA", encode("PNG", _picture("RGBA")), ValidatedImage("PNG", 64, 48, 1, "RGBA")),
-        ("PNG 16-bit", encode("PNG", _picture("I;16")), ValidatedImage("PNG", 64, 48, 1, "I;16")),
-        ("GIF", encode("GIF"), ValidatedImage("GIF", 64, 48, 1, "P")),
-        ("WebP", encode("WEBP"), ValidatedImage("WEBP", 64, 48, 1, "RGB")),
-        ("WebP lossless", encode("WEBP", lossless=True), ValidatedImage("WEBP", 64, 48, 1, "RGB")),
+        ("JPEG", sample("JPEG"), ValidatedImage("JPEG", 64, 48, 1, "RGB")),
+        ("JPEG L", sample("JPEG", _picture("L")), ValidatedImage("JPEG", 64, 48, 1, "L")),
+        ("JPEG CMYK", sample("JPEG", _picture("CMYK")), ValidatedImage("JPEG", 64, 48, 1, "CMYK")),
+        ("progressive JPEG", sample("JPEG", progressive=True), ValidatedImage("JPEG", 64, 48, 1, "RGB")),
+        ("PNG", sample("PNG"), ValidatedImage("PNG", 64, 48, 1, "RGB")),
+        ("PNG RGBA", sample("PNG", _picture("RGBA")), ValidatedImage("PNG", 64, 48, 1, "RGBA")),
+        ("PNG 16-bit", sample("PNG", _picture("I;16")), ValidatedImage("PNG", 64, 48, 1, "I;16")),
+        ("GIF", sample("GIF"), ValidatedImage("GIF", 64, 48, 1, "P")),
+        ("WebP", sample("WEBP"), ValidatedImage("WEBP", 64, 48, 1, "RGB")),
+        ("WebP lossless", sample("WEBP", lossless=True), ValidatedImage("WEBP", 64, 48, 1, "RGB")),
         ("APNG", animated("PNG"), ValidatedImage("PNG", 64, 48, 3, "RGB")),
         ("animated GIF", animated("GIF"), ValidatedImage("GIF", 64, 48, 3, "P")),
         ("animated WebP", animated("WEBP"), ValidatedImage("WEBP", 64, 48, 3, "RGB")),
         ("MPO", animated("MPO", 2), ValidatedImage("MPO", 64, 48, 2, "RGB")),
-        ("1x1 JPEG", encode("JPEG", _picture("RGB", (1, 1))), ValidatedImage("JPEG", 1, 1, 1, "RGB")),
+        ("1x1 JPEG", sample("JPEG", _picture("RGB", (1, 1))), ValidatedImage("JPEG", 1, 1, 1, "RGB")),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
@@ -156,13 +161,13 @@ def test_generated_images_are_accepted(fmt: str, data: bytes, expected: Validate
 @pytest.mark.parametrize(
     "data",
     [
-        encode("JPEG"),
-        encode("JPEG", progressive=True),
-        encode("PNG"),
+        sample("JPEG"),
+        sample("JPEG", progressive=True),
+        sample("PNG"),
         animated("PNG"),
-        encode("GIF"),
+        sample("GIF"),
         animated("GIF"),
-        encode("WEBP"),
+        sample("WEBP"),
         animated("WEBP"),
         animated("MPO", 2),
     ],
@@ -174,12 +179,12 @@ def test_truncated_copies_are_rejected_as_truncated(data: bytes, keep: float) ->
 
 
 def test_png_missing_the_end_of_iend_is_truncated() -> None:
-    assert verdict(encode("PNG")[:-2]) == "truncated"
+    assert verdict(sample("PNG")[:-2]) == "truncated"
 
 
 def test_gif_missing_only_its_trailer_is_accepted() -> None:
     # All pixel data present (browsers show it); only the 1-byte trailer is gone.
-    assert verdict(encode("GIF")[:-1]) == "accept"
+    assert verdict(sample("GIF")[:-1]) == "accept"
 
 
 def test_bad_idat_crc_is_caught_by_verify() -> None:
@@ -189,14 +194,14 @@ def test_bad_idat_crc_is_caught_by_verify() -> None:
 @pytest.mark.parametrize("offset", [5, 8, 25])
 def test_corrupt_huffman_table_is_corrupt(offset: int) -> None:
     # (libjpeg only warns about junk inside the entropy-coded data; Pillow, like djpeg, decodes through it.)
-    data = bytearray(encode("JPEG", _picture("RGB", (256, 256))))
+    data = bytearray(sample("JPEG", _picture("RGB", (256, 256))))
     dht = data.index(b"\xff\xc4")
     data[dht + offset : dht + offset + 3] = b"\xff\xff\xff"
     assert verdict(bytes(data)) == "corrupt"
 
 
 def test_corrupt_scan_header_is_corrupt() -> None:
-    data = bytearray(encode("JPEG", _picture("RGB", (256, 256))))
+    data = bytearray(sample("JPEG", _picture("RGB", (256, 256))))
     data[data.index(b"\xff\xda") + 5] = 0x77  # Huffman table selectors that were never defined
     assert verdict(bytes(data)) == "corrupt"
 
@@ -208,7 +213,7 @@ def test_empty_file() -> None:
 
 def test_too_many_bytes() -> None:
     with pytest.raises(ImageTooLarge):
-        validate_image(encode("PNG"), Limits(max_bytes=10, max_pixels=LIMITS.max_pixels))
+        validate_image(sample("PNG"), Limits(max_bytes=10, max_pixels=LIMITS.max_pixels))
 
 
 @pytest.mark.parametrize("fmt", ["TIFF", "BMP", "PPM", "ICO", "PDF", "EPS", "JPEG2000"])
@@ -216,7 +221,7 @@ def test_other_formats_are_unsupported(fmt: str) -> None:
     if fmt == "EPS":
         data = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
     else:
-        data = encode(fmt, _picture("RGB"))
+        data = sample(fmt, _picture("RGB"))
     with pytest.raises(UnsupportedFormat):
         validate_image(data, LIMITS)
 
@@ -252,7 +257,7 @@ def test_allowed_signature_with_junk_is_corrupt_or_truncated(signature: bytes) -
 
 
 def test_pixel_limit_from_header() -> None:
-    data = encode("PNG", _picture("RGB", (100, 100)))
+    data = sample("PNG", _picture("RGB", (100, 100)))
     assert verdict(data, Limits(max_pixels=10_000)) == "accept"
     with pytest.raises(TooManyPixels):
         validate_image(data, Limits(max_pixels=9_999))
@@ -303,12 +308,12 @@ def test_frame_pixel_limit_grows_with_the_file_up_to_ten_frames() -> None:
 def test_refuses_to_run_leniently(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     with pytest.raises(RuntimeError):
-        validate_image(encode("JPEG"), LIMITS)
+        validate_image(sample("JPEG"), LIMITS)
 
 
 def test_truncated_jpeg_caught_by_reduced_decode() -> None:
     # validate decodes JPEG at 1/8 scale: the whole entropy-coded stream must still be read.
-    data = encode("JPEG", _picture("RGB", (2000, 1600)), quality=95)
+    data = sample("JPEG", _picture("RGB", (2000, 1600)), quality=95)
     assert verdict(data) == "accept"
     assert verdict(data[:-200]) == "truncated"
 

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from imgflow.workflow.functions import TASKS, reserved_concurrency
 from imgflow_tools.local import moto_adapter
 from imgflow_tools.local.cloud import ROLE_ARN, LocalCloud, _placeholder_zip
-from tests.workflow.conftest import wait_final
+from tests.support.waiting import wait_final
 
 _entered = threading.Event()
 _release = threading.Event()

@@ -14,17 +14,11 @@ from imgflow.records import ImageRepository
 from imgflow.workflow import asl
 from imgflow_tools.local import moto_adapter
 from imgflow_tools.local.cloud import ACCOUNT, REGION, LocalCloud
-from tests.asl import all_states
-from tests.workflow.conftest import (
-    entered_states,
-    executions_for,
-    failed_tasks,
-    history,
-    jpeg_bytes,
-    put_upload,
-    wait_final,
-    wait_record,
-)
+from tests.support.asl import all_states
+from tests.support.cloud import entered_states, executions_for, failed_tasks, history, put_upload
+from tests.support.faults import Inject
+from tests.support.images import jpeg_bytes
+from tests.support.waiting import wait_final, wait_record
 
 VISITED: set[str] = set()
 #: Fail states reached only under injected faults (tests/reliability/test_named_errors.py).
@@ -98,7 +92,7 @@ def test_a_key_the_api_never_handed_out_is_rejected(cloud: LocalCloud) -> None:
     )
 
 
-def test_a_transient_failure_is_retried_and_then_succeeds(cloud: LocalCloud, s3_faults: Any) -> None:
+def test_a_transient_failure_is_retried_and_then_succeeds(cloud: LocalCloud, aws_faults: Inject) -> None:
     calls = {"n": 0}
 
     def throttle_twice(params: dict[str, Any], **_: Any) -> None:
@@ -107,7 +101,7 @@ def test_a_transient_failure_is_retried_and_then_succeeds(cloud: LocalCloud, s3_
             if calls["n"] <= 2:
                 raise _throttle("PutObject")
 
-    s3_faults("PutObject", throttle_twice)
+    aws_faults("s3", "PutObject", throttle_twice)
     image_id = put_upload(cloud, jpeg_bytes())
     record = wait_record(cloud, image_id)
 
@@ -118,7 +112,7 @@ def test_a_transient_failure_is_retried_and_then_succeeds(cloud: LocalCloud, s3_
 
 
 def test_a_failure_after_retries_are_exhausted_still_ends_in_a_failed_record(
-    cloud: LocalCloud, s3_faults: Any
+    cloud: LocalCloud, aws_faults: Inject
 ) -> None:
     image_id = keys.new_image_id()
 
@@ -126,7 +120,7 @@ def test_a_failure_after_retries_are_exhausted_still_ends_in_a_failed_record(
         if image_id in params.get("Key", ""):
             raise _throttle("PutObject")
 
-    s3_faults("PutObject", always_throttle)
+    aws_faults("s3", "PutObject", always_throttle)
     put_upload(cloud, jpeg_bytes(), image_id=image_id)
     record = wait_record(cloud, image_id)
 
@@ -143,14 +137,14 @@ def test_a_failure_after_retries_are_exhausted_still_ends_in_a_failed_record(
     assert "stackTrace" not in execution["cause"] and "Traceback" not in execution["cause"]
 
 
-def test_an_error_that_is_not_transient_fails_without_retry(cloud: LocalCloud, s3_faults: Any) -> None:
+def test_an_error_that_is_not_transient_fails_without_retry(cloud: LocalCloud, aws_faults: Inject) -> None:
     image_id = keys.new_image_id()
 
     def gone(params: dict[str, Any], **_: Any) -> None:
         if image_id in params.get("Key", ""):
             raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
 
-    s3_faults("HeadObject", gone)
+    aws_faults("s3", "HeadObject", gone)
     put_upload(cloud, jpeg_bytes(), image_id=image_id)
     record = wait_record(cloud, image_id)
 
@@ -194,7 +188,7 @@ def test_a_stale_event_does_not_overwrite_a_newer_upload(cloud: LocalCloud) -> N
     assert ImageRepository(cloud.settings.table_name).get(image_id)["width"] == 400
 
 
-def test_a_run_overtaken_by_a_newer_upload_drops_its_result(cloud: LocalCloud, s3_faults: Any) -> None:
+def test_a_run_overtaken_by_a_newer_upload_drops_its_result(cloud: LocalCloud, aws_faults: Inject) -> None:
     image_id = keys.new_image_id()
     entered, release = threading.Event(), threading.Event()
     first = {"call": True}
@@ -205,7 +199,7 @@ def test_a_run_overtaken_by_a_newer_upload_drops_its_result(cloud: LocalCloud, s
             entered.set()
             release.wait(30)
 
-    s3_faults("HeadObject", hold_first_validate)
+    aws_faults("s3", "HeadObject", hold_first_validate)
     put_upload(cloud, jpeg_bytes((300, 200)), image_id=image_id)
     assert entered.wait(30)
     put_upload(cloud, jpeg_bytes((500, 400)), image_id=image_id)  # overwritten while the first run works

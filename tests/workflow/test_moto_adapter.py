@@ -17,8 +17,10 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from imgflow.workflow import asl
 from imgflow.workflow.functions import TASKS
 from imgflow_tools.local import moto_adapter
-from imgflow_tools.local.cloud import LocalCloud
-from tests.workflow.conftest import executions_for, jpeg_bytes, put_upload, wait_record
+from imgflow_tools.local.cloud import ROLE_ARN, LocalCloud
+from tests.support.cloud import executions_for, put_upload
+from tests.support.images import jpeg_bytes
+from tests.support.waiting import wait_final, wait_record
 
 
 def test_moto_is_the_version_the_adapter_was_measured_on() -> None:
@@ -185,10 +187,6 @@ def test_start_execution_parameters_and_response_are_recased(cloud: LocalCloud) 
 
 def _distributed_map_over(cloud: LocalCloud, child: dict[str, object], name: str) -> str:
     """A Distributed Map over a 3-item manifest, each item a .sync:2 run of ``child``; returns its output."""
-    import time
-
-    from imgflow_tools.local.cloud import ROLE_ARN
-
     sfn, s3 = cloud.client("stepfunctions"), cloud.client("s3")
     bucket = cloud.settings.renditions_bucket
     child_arn = sfn.create_state_machine(
@@ -232,8 +230,7 @@ def _distributed_map_over(cloud: LocalCloud, child: dict[str, object], name: str
         "stateMachineArn"
     ]
     execution = sfn.start_execution(stateMachineArn=arn, name="x", input="{}")["executionArn"]
-    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-        time.sleep(0.05)
+    described = wait_final(cloud, execution)
     assert [e["status"] for e in sfn.list_executions(stateMachineArn=child_arn)["executions"]] != []
     return f"{described['status']} {described.get('output', '')}"
 
@@ -263,8 +260,6 @@ def test_start_execution_sync_runs_each_child_to_its_end(cloud: LocalCloud) -> N
 def test_upstream_rejects_an_integer_tolerated_failure_percentage(cloud: LocalCloud) -> None:
     # Valid in AWS; the reprocess definition uses ToleratedFailurePercentagePath (moto parses, ignores it).
     from botocore.exceptions import ClientError
-
-    from imgflow_tools.local.cloud import ROLE_ARN
 
     definition = {
         "StartAt": "M",
@@ -303,10 +298,6 @@ def test_the_local_stack_deploys_the_reprocess_file_as_it_is(cloud: LocalCloud) 
 def test_handled_evaluation_errors_are_not_logged(
     cloud: LocalCloud, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import time
-
-    from imgflow_tools.local.cloud import ROLE_ARN
-
     present = {"Variable": "$.missing", "IsPresent": True, "Next": "Yes"}
     definition = {
         "StartAt": "C",
@@ -322,7 +313,6 @@ def test_handled_evaluation_errors_are_not_logged(
     ]
     with caplog.at_level(logging.ERROR):
         execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
-        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            time.sleep(0.05)
+        described = wait_final(cloud, execution)
     assert described["status"] == "SUCCEEDED"
     assert [r.getMessage() for r in caplog.records if "NoSuchJsonPath" in r.getMessage()] == []

@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from api import service as api
-from imgflow import aws, config, keys
+from imgflow import config, keys
 from imgflow.records import ImageRepository
 from imgflow_tools.local import moto_adapter
 from imgflow_tools.local.cloud import LocalCloud
@@ -27,7 +27,10 @@ from imgflow_tools.local.schedule import RepairSchedule
 from imgflow_tools.ops import reprocess
 from imgflow_tools.ops import stack as stacks
 from tasks.reprocess.selection import child_name
-from tests.workflow.conftest import jpeg_bytes, put_upload, wait_final, wait_record
+from tests.support.cloud import put_upload
+from tests.support.faults import Inject
+from tests.support.images import jpeg_bytes
+from tests.support.waiting import until, wait_final, wait_record
 
 
 @pytest.fixture
@@ -68,7 +71,7 @@ def _ingest_runs_of(cloud: LocalCloud, run_id: str) -> list[str]:
 
 
 def test_failed_images_end_processed_after_mode_failed(
-    cloud: LocalCloud, stack: stacks.Stack, owner: str, s3_faults: Any
+    cloud: LocalCloud, stack: stacks.Stack, owner: str, aws_faults: Inject
 ) -> None:
     ids = [keys.new_image_id() for _ in range(5)]
 
@@ -76,13 +79,13 @@ def test_failed_images_end_processed_after_mode_failed(
         if params.get("Bucket") == cloud.settings.renditions_bucket and owner in params.get("Key", ""):
             raise _throttle("PutObject")
 
-    s3_faults("PutObject", fail_renditions)  # S3 keeps throttling the renditions: retries run out
+    remove = aws_faults("s3", "PutObject", fail_renditions)  # S3 keeps throttling renditions: retries run out
     for image_id in ids:
         put_upload(cloud, jpeg_bytes((320, 240)), owner=owner, image_id=image_id)
     failed = [wait_record(cloud, i) for i in ids]
     assert {r["status"] for r in failed} == {"FAILED"}
     assert _renditions_of(cloud, owner) == set()  # a failed run leaves none of its partial output
-    aws.client("s3").meta.events.unregister("before-parameter-build.s3.PutObject", fail_renditions)  # passed
+    remove()  # the outage has passed
 
     summary = reprocess.run(stack, {"mode": "failed", "owner": owner})
     assert "map_error" not in summary
@@ -107,7 +110,9 @@ def test_failed_images_end_processed_after_mode_failed(
     assert again["selected"] == 0
 
 
-def test_stuck_records_end_final_after_mode_stuck(cloud: LocalCloud, stack: stacks.Stack, owner: str) -> None:
+def test_stuck_records_end_final_after_mode_stuck(
+    cloud: LocalCloud, stack: stacks.Stack, owner: str, aws_faults: Inject
+) -> None:
     repo = _repo(cloud)
     lost, never, dead = (keys.new_image_id() for _ in range(3))
     for image_id in (lost, never):
@@ -120,30 +125,24 @@ def test_stuck_records_end_final_after_mode_stuck(cloud: LocalCloud, stack: stac
         if lost in event["detail"]["object"]["key"]:
             raise ConnectionError("injected: event dropped")
 
+    injector_hook = moto_adapter.deliveries.before_delivery  # the fault injector's: put it back after
     moto_adapter.deliveries.before_delivery = drop
     try:
         put_upload(cloud, jpeg_bytes((200, 150)), owner=owner, image_id=lost)
     finally:
-        moto_adapter.deliveries.before_delivery = None
-    # 2. `dead`'s run dies before it can write any result (its finish writes fail, then it is stopped).
-    client = aws.client("dynamodb")  # the handlers' client
+        moto_adapter.deliveries.before_delivery = injector_hook
 
+    # 2. `dead`'s run dies before it can write any result (its finish writes fail, then it is stopped).
     def no_finish(params: dict[str, Any], **_: Any) -> None:
         if dead in json.dumps(params.get("Key", {})) and "finished_at" in json.dumps(params):
             raise ClientError({"Error": {"Code": "ValidationException", "Message": "injected"}}, "UpdateItem")
 
-    client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", no_finish)
+    remove = aws_faults("dynamodb", "UpdateItem", no_finish)
     try:
         put_upload(cloud, jpeg_bytes((200, 150)), owner=owner, image_id=dead)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            record = repo.get(dead)
-            arn = record and record.get("execution_arn")
-            if arn and wait_final(cloud, arn)["status"] != "RUNNING":
-                break
-            time.sleep(0.05)
+        wait_final(cloud, until(lambda: (repo.get(dead) or {}).get("execution_arn"), what=f"{dead}'s claim"))
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb.UpdateItem", no_finish)
+        remove()
     assert repo.get(lost)["status"] == "PENDING"  # type: ignore[index]
     assert repo.get(dead)["status"] == "PROCESSING"  # type: ignore[index]
 
@@ -162,7 +161,7 @@ def test_a_run_stopped_midway_and_started_again_does_no_work_twice(
     cloud: LocalCloud,
     stack: stacks.Stack,
     owner: str,
-    s3_faults: Any,
+    aws_faults: Inject,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -176,7 +175,7 @@ def test_a_run_stopped_midway_and_started_again_does_no_work_twice(
                 raise _throttle("PutObject")
             time.sleep(0.2)  # slow renditions: the reprocess run is still busy when it is stopped
 
-    s3_faults("PutObject", fail_then_slow)
+    aws_faults("s3", "PutObject", fail_then_slow)
     for image_id in ids:
         put_upload(cloud, jpeg_bytes((160, 120)), owner=owner, image_id=image_id)
     assert {wait_record(cloud, i)["status"] for i in ids} == {"FAILED"}
@@ -257,14 +256,13 @@ def test_stale_brings_every_image_to_the_new_spec_and_leaves_no_orphans(
 
 @pytest.mark.parametrize("moment", range(8))
 def test_no_rendition_outlives_a_delete_that_races_the_run(
-    cloud: LocalCloud, owner: str, s3_faults: Any, moment: int
+    cloud: LocalCloud, owner: str, aws_faults: Inject, moment: int
 ) -> None:
     """The delete comes before the 1st, 2nd, 3rd rendition, before the resize's own check, before the
     finish, or right after it: in every case nothing of the image stays in the renditions bucket."""
     image_id = keys.new_image_id()
     reached, resume = threading.Event(), threading.Event()
     calls = {"n": 0}
-    ddb = aws.client("dynamodb")
 
     def pause_at(point: int) -> Any:
         def hook(params: dict[str, Any], **_: Any) -> None:
@@ -280,18 +278,14 @@ def test_no_rendition_outlives_a_delete_that_races_the_run(
     # Points 0-2: before each rendition PutObject; 3: the resize's GetItem; 4-5: before finish's UpdateItem
     # (twice: the delete stops the execution in one, not the other); 6-7: after the run finished.
     if moment <= 2:
-        s3_faults("PutObject", pause_at(moment + 1))
-        hooks: list[tuple[str, Any]] = []
+        removers = [aws_faults("s3", "PutObject", pause_at(moment + 1))]
     elif moment == 3:
-        hook = pause_at(1)
-        hooks = [("before-parameter-build.dynamodb.GetItem", hook)]
+        removers = [aws_faults("dynamodb", "GetItem", pause_at(1))]
     elif moment in (4, 5):
-        hook = pause_at(2)  # the claim is the first UpdateItem, the finish the second
-        hooks = [("before-parameter-build.dynamodb.UpdateItem", hook)]
+        # the claim is the first UpdateItem, the finish the second
+        removers = [aws_faults("dynamodb", "UpdateItem", pause_at(2))]
     else:
-        hooks = []
-    for event, hook in hooks:
-        ddb.meta.events.register(event, hook)
+        removers = []
     started = datetime.now(UTC) - timedelta(seconds=1)
     try:
         put_upload(cloud, jpeg_bytes((1600, 1200)), owner=owner, image_id=image_id)  # 3 distinct renditions
@@ -313,8 +307,8 @@ def test_no_rendition_outlives_a_delete_that_races_the_run(
             time.sleep(0.05)
     finally:
         resume.set()
-        for event, hook in hooks:
-            ddb.meta.events.unregister(event, hook)
+        for remove in removers:
+            remove()
     time.sleep(0.2)
     assert _renditions_of(cloud, f"{owner}/{image_id}/") == set()
     assert _repo(cloud).get(image_id)["status"] == "DELETED"  # type: ignore[index]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import CORPUS
+from tests.support.paths import CORPUS
 
 #: Files the MANIFEST rejects "unless the format is on the allow-list": HEIC and AVIF are, by default.
 ALLOWED_BY_DEFAULT = frozenset({"pillow/avif/exif.avif", "pillow/avif/hopper.heif"})
