@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import random
 import signal
 import struct
@@ -502,13 +503,17 @@ class ServiceHarness:
         from moto import mock_aws
 
         from imgflow import aws
+        from imgflow.records import TABLE
 
         self.settings = settings
+        # Validate looks the bytes up in the table (exact duplicates): moto's DynamoDB needs a region.
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self._mock = mock_aws()
         self._mock.start()
         aws.client.cache_clear()
         self.s3 = aws.client("s3")
         self.s3.create_bucket(Bucket=settings.uploads_bucket)
+        aws.client("dynamodb").create_table(TableName=settings.table_name, **TABLE)
 
     def close(self) -> None:
         from imgflow import aws

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from typing import Any
@@ -12,11 +11,11 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from PIL import Image
 
 from imgflow import keys
 from imgflow_tools.local.cloud import FINAL, LocalCloud
 from imgflow_tools.local.iam import policy
+from tests.support.images import jpeg_bytes
 
 #: Per function, how many of its used actions the removal test tries (the first ones, sorted): enough to
 #: show the wiring per role and keep the suite's time small; ``IMGFLOW_IAM_ALL=1`` could widen it.
@@ -25,9 +24,8 @@ INGEST_FUNCTIONS = ("imgflow-validate", "imgflow-extract_meta", "imgflow-resize"
 
 
 def _jpeg() -> bytes:
-    buf = io.BytesIO()
-    Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(buf, "JPEG")
-    return buf.getvalue()
+    """Bytes of their own each time: the same bytes again would be a duplicate, reused without a resize."""
+    return jpeg_bytes((320, 240))
 
 
 def _upload(cloud: LocalCloud) -> str:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.images import jpeg_bytes
 from tests.support.raw_http import MULTIPART, Reply, multipart, port_of, send
+from tests.support.serve import operator_call
 from tests.support.served import Stack
 
 EVIL = "https://evil.example"
@@ -22,8 +23,9 @@ BUCKET = "imgflow-uploads"
 
 
 def faults(stack: Stack) -> dict[str, Any]:
-    reply = send(stack.endpoint, "GET", "/_imgflow/faults")
-    assert reply.status == 200, reply.text
+    """The fault switch, read as the operator (``/_imgflow`` needs the operator's signature)."""
+    reply = operator_call("GET", f"{stack.endpoint}/_imgflow/faults", keys=stack.aws)
+    assert reply.status_code == 200, reply.text
     return dict(reply.json())
 
 

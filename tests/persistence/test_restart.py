@@ -17,7 +17,7 @@ import pytest
 import requests
 from PIL import Image
 
-from imgflow_tools import tokens
+from imgflow_tools import aws_keys, tokens
 from imgflow_tools.local.state import FORMAT, StateStore
 from tests.support.images import encode
 from tests.support.serve import serve_env, serve_process, serving
@@ -216,4 +216,7 @@ def test_reset_moves_the_refused_state_aside_and_starts_empty(home: Path) -> Non
 def test_ephemeral_serve_writes_no_state(home: Path) -> None:
     with serving(serve_env(home), timeout=STARTUP_TIMEOUT) as info:
         assert info["state"] is None and info["restored"] is None
-    assert sorted(p.name for p in home.iterdir()) == [tokens.KEY_FILE, "serve.log"]
+    # The stack's keys (token key, operator credentials) and the log; no state folder.
+    assert sorted(p.name for p in home.iterdir()) == sorted(
+        [aws_keys.CREDENTIALS_FILE, tokens.KEY_FILE, "serve.log"]
+    )
