@@ -445,6 +445,7 @@ const EXECUTION = { SUCCEEDED: "succeeded", FAILED: "failed", TIMED_OUT: "timed 
 async function loadSimilar(image) {
   const box = $("similar");
   box.replaceChildren();
+  $("detail-similar").hidden = image.status !== "PROCESSED"; // only a processed image has a pHash
   if (image.status !== "PROCESSED") return;
   let found;
   try {

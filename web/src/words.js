@@ -11,27 +11,24 @@ export const STATUS = {
   EXPIRED: "Upload never arrived",
 };
 
-const REASONS = {
-  invalid_image: "the file is not an image imgflow can read",
-  empty: "the file is empty",
-  too_large: "the file is larger than the limit",
-  too_many_pixels: "the image has more pixels than the limit",
-  unsupported_format: "this image format is not supported",
-  truncated: "the file is cut short",
-  corrupt: "the image data is damaged",
-  bad_key: "the upload did not come through an upload imgflow issued",
+/** Each rejection in one plain sentence: what is wrong and what to do (docs/formats.md, "Reasons"). */
+export const REASONS = {
+  invalid_image: "This file is not an image imgflow can read: upload a JPEG, PNG, GIF, WebP, HEIC or AVIF photo.",
+  empty: "The file is empty: upload the photo again.",
+  too_large: "The file is larger than the upload limit: upload a smaller export of the photo.",
+  too_many_pixels: "The image has more pixels than imgflow can process: resize it and upload it again.",
+  unsupported_format: "This image format is not accepted: convert it to JPEG, PNG, WebP, HEIC or AVIF.",
+  truncated: "The file is cut short, as if its upload or copy stopped early: upload the original again.",
+  corrupt: "The image data is damaged: copy or export the photo again from where it came from.",
+  bad_key: "This file did not come through an upload imgflow handed out: upload it through the page again.",
 };
 
-/** "Rejected: the file is cut short — ends before the header is complete". */
+/** "Rejected: The file is cut short, …: upload the original again." (the technical message is in the run). */
 export function statusText(item) {
   const label = STATUS[item.status] || item.status;
   const message = item.error && item.error.message;
   if (item.status === "REJECTED") {
-    const words = REASONS[item.reason] || (item.reason ? item.reason.replace(/_/g, " ") : "");
-    if (message && words && !message.toLowerCase().includes(words.toLowerCase())) {
-      return `${label}: ${words} — ${message}`;
-    }
-    return `${label}: ${message || words || "no reason given"}`;
+    return `${label}: ${REASONS[item.reason] || message || "no reason given"}`;
   }
   if (item.status === "FAILED") {
     const type = item.error && item.error.type;
