@@ -129,8 +129,8 @@ class Page:
     next_key: dict[str, Any] | None
 
 
-class ImageRepository:
-    """Every read and write of image records goes through here."""
+class _TableAccess:
+    """The table and its client (the shared one unless a caller, e.g. an operator tool, brings its own)."""
 
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table_name = table_name
@@ -139,6 +139,10 @@ class ImageRepository:
     @property
     def client(self) -> Any:
         return self._client or aws.client("dynamodb")
+
+
+class ImageRepository(_TableAccess):
+    """Every read and write of image records goes through here."""
 
     def _key(self, image_id: str) -> dict[str, Any]:
         return {t.PK: {"S": t.image_pk(image_id)}, t.SK: {"S": t.IMAGE_SK}}
@@ -584,16 +588,8 @@ class ImageRepository:
         return True
 
 
-class ContentIndex:
+class ContentIndex(_TableAccess):
     """Exact and near duplicates of an owner's images: the by_content index and the band items."""
-
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or aws.client("dynamodb")
 
     @_translated
     def same_bytes(

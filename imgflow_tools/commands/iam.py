@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from imgflow_tools.commands import Subparsers
 from imgflow_tools.ops import iam
+from imgflow_tools.ops.errors import CommandError
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -20,6 +22,10 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not re.match(r"^https?://[^/\s]+", args.endpoint):
+        raise CommandError(
+            f"--endpoint {args.endpoint} is no URL", "e.g. http://127.0.0.1:8001, as `imgflow serve` prints"
+        )
     try:
         report = iam.usage(args.endpoint)
     except iam.UsageUnavailable as exc:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from imgflow_tools.commands import Subparsers
 from imgflow_tools.ops.errors import CommandError
 from imgflow_tools.soak import soak
+
+T = TypeVar("T")
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -96,37 +100,32 @@ def run(args: argparse.Namespace) -> int:
             f"--faults {fault_spec}: {exc}", "e.g. s3=0.2,dynamodb=0.1,dup=0.3 or off"
         ) from exc
     started = time.monotonic()
+    outcome = _in_time(
+        soak.soak,
+        args,
+        fault_spec=fault_spec,
+        seed=args.seed,
+        max_in_flight=args.max_in_flight,
+    )
+    print(outcome.soak_line(time.monotonic() - started), flush=True)
+    return 0 if outcome.ok else 1
+
+
+def _in_time(start: Callable[..., T], args: argparse.Namespace, **options: Any) -> T:
+    """``start`` with the options every soak shares; a timeout is a one-line mistake with a hint."""
     try:
-        outcome = soak.soak(
-            images=args.images,
-            fault_spec=fault_spec,
-            seed=args.seed,
-            endpoint=args.endpoint,
-            corpus=args.corpus,
-            timeout_s=args.timeout,
-            max_in_flight=args.max_in_flight,
+        return start(
+            images=args.images, endpoint=args.endpoint, corpus=args.corpus, timeout_s=args.timeout, **options
         )
     except TimeoutError as exc:
         raise CommandError(str(exc), "a larger --timeout, or fewer --images") from exc
-    print(outcome.soak_line(time.monotonic() - started), flush=True)
-    return 0 if outcome.ok else 1
 
 
 def _run_burst(args: argparse.Namespace) -> int:
     """``--burst``: exit status 0 when nothing was lost, duplicated, stuck, wrong, or FAILED by throttling."""
     from imgflow_tools.soak import burst  # loads moto: only when the command runs
 
-    try:
-        report = burst.soak_burst(
-            images=args.images,
-            concurrency=args.concurrency,
-            endpoint=args.endpoint,
-            corpus=args.corpus,
-            timeout_s=args.timeout,
-            log=soak.log,
-        )
-    except TimeoutError as exc:
-        raise CommandError(str(exc), "a larger --timeout, or fewer --images") from exc
+    report = _in_time(burst.soak_burst, args, concurrency=args.concurrency, log=soak.log)
     soak.log(report.details())
     print(report.line(), flush=True)
     return 0 if report.ok else 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from imgflow_tools import aws_keys
+from imgflow_tools.ops.errors import SERVE_HINT, CommandError
 
 USAGE_PATH = "/_imgflow/iam"
 
@@ -25,8 +26,12 @@ def usage(endpoint: str) -> dict[str, Any]:
     url = endpoint.rstrip("/") + USAGE_PATH
     try:
         response = requests.get(url, headers=aws_keys.signed_headers("GET", url), timeout=30)
+    except requests.ConnectionError as exc:
+        raise CommandError(f"no imgflow stack answers at {endpoint}", SERVE_HINT) from exc
     except requests.RequestException as exc:
-        raise UsageUnavailable(f"{url}: {exc}") from exc
+        raise CommandError(
+            f"{url}: {type(exc).__name__}", "pass the endpoint `imgflow serve` prints"
+        ) from exc
     if response.status_code != 200:
         raise UsageUnavailable(f"{url}: HTTP {response.status_code} {response.text[:300]}")
     return dict(response.json())

@@ -160,11 +160,17 @@ def test_graph_edges_go_around_boxes_and_it_fits(
     context.close()
 
 
-def test_views_show_only_their_own_data(serve: Serve, browser: Browser, images: dict[str, Any]) -> None:
+def _photo_detail(serve: Serve, browser: Browser, images: dict[str, Any]) -> tuple[Any, Page]:
+    """A desktop context, signed in, on the photo's detail."""
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     sign_in(page, serve)
     open_detail(page, images["photo"]["id"])
+    return context, page
+
+
+def test_views_show_only_their_own_data(serve: Serve, browser: Browser, images: dict[str, Any]) -> None:
+    context, page = _photo_detail(serve, browser, images)
     expect(page.locator("#edit-tags")).to_have_value("harbour")
     expect(page.get_by_role("button", name="Delete…")).to_be_visible()
 
@@ -219,10 +225,7 @@ def test_phone_detail_opens_at_its_top(serve: Serve, browser: Browser, images: d
 
 
 def test_words_of_the_timeline(serve: Serve, browser: Browser, images: dict[str, Any]) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    sign_in(page, serve)
-    open_detail(page, images["photo"]["id"])
+    context, page = _photo_detail(serve, browser, images)
     run = page.locator("#runs details.run[open]")
     expect(run.locator("thead th.span")).to_have_text("Timeline")
     strong = run.locator(":scope > summary strong")

@@ -10,7 +10,7 @@ import pytest
 
 from imgflow_tools import tokens
 from tests.support.images import jpeg_bytes
-from tests.support.raw_http import MULTIPART, multipart, send
+from tests.support.raw_http import post_upload, send
 from tests.support.serve import serve_env, serving
 from tests.support.served import STARTUP_TIMEOUT
 
@@ -48,13 +48,8 @@ def test_an_allowed_origin_uploads_through_both_listeners(served: dict[str, Any]
     ticket = send(served["api"], "POST", "/uploads", body=body, headers=headers)
     assert ticket.status == 201 and ticket.headers["access-control-allow-origin"] == APP
     fields = ticket.json()["upload"]["fields"]
-    form = multipart([*((k, v, None) for k, v in fields.items()), ("file", jpeg_bytes((24, 24)), "a.jpg")])
-    upload = send(
-        served["endpoint"],
-        "POST",
-        f"/{BUCKET}",
-        body=form,
-        headers={"Origin": APP, "Content-Type": MULTIPART, "Sec-Fetch-Site": "cross-site"},
+    upload = post_upload(
+        served["endpoint"], BUCKET, fields, jpeg_bytes((24, 24)), origin=APP, site="cross-site"
     )
     assert upload.status == 204, upload.text
     assert upload.headers["access-control-allow-origin"] == APP

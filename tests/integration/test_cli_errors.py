@@ -20,11 +20,17 @@ from imgflow_tools.local.cloud import LocalCloud
 from tests.support.paths import REPO
 
 #: The arguments that make a valid call of a command that has required ones.
-MINIMAL = {"token": ["alice"], "reprocess": ["--mode", "failed"], "runs show": ["show", "some-image"]}
+MINIMAL = {
+    "token": ["alice"],
+    "reprocess": ["--mode", "failed"],
+    "runs show": ["show", "some-image"],
+    "iam": ["--endpoint", "http://127.0.0.1:9"],
+}
 #: Mistakes only the command can see (argparse takes the values): argv after the command's name.
 REFUSED = {
     "demo": [["/no/such/photo.jpg"], ["--timeout", "0"]],
     "serve": [["--port", "70000"], ["--repair-every", "-1"]],
+    "iam": [["--endpoint", "127.0.0.1:9"]],
     "token": [["alice", "--ttl", "-1"], ["alice", "--ttl", "0"], ["not a name"]],
     "runs": [["--limit", "0"]],
     "soak": [

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.images import jpeg_bytes
-from tests.support.raw_http import MULTIPART, Reply, multipart, port_of, send
+from tests.support.raw_http import MULTIPART, Reply, multipart, port_of, post_upload, send
 from tests.support.serve import operator_call
 from tests.support.served import Stack
 
@@ -195,14 +195,7 @@ def test_the_pages_own_origin_still_works(stack: Stack, name: str) -> None:
     )
     assert preflight.status == 200 and preflight.headers["access-control-allow-origin"] == origin
     data = jpeg_bytes((32, 32))
-    body = multipart([*((k, v, None) for k, v in upload["fields"].items()), ("file", data, "a.jpg")])
-    reply = send(
-        stack.endpoint,
-        "POST",
-        f"/{BUCKET}",
-        body=body,
-        headers={"Origin": origin, "Content-Type": MULTIPART, "Sec-Fetch-Site": "same-site"},
-    )
+    reply = post_upload(stack.endpoint, BUCKET, upload["fields"], data, origin=origin, site="same-site")
     assert reply.status == 204, reply.text
     assert reply.headers["access-control-allow-origin"] == origin
     stored = stack.client("s3").get_object(Bucket=BUCKET, Key=upload["fields"]["key"])

@@ -160,6 +160,17 @@ def _refusal(home: Path, folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _refused_untouched(home: Path, folder: Path) -> str:
+    """Start serve on ``folder``: it must refuse in one line on stderr (returned), exit 2, and leave the
+    folder as it was."""
+    before = _folder_hash(folder)
+    refused = _refusal(home, folder)
+    assert refused.returncode == 2 and refused.stdout == ""
+    (line,) = refused.stderr.strip().splitlines()
+    assert _folder_hash(folder) == before
+    return line
+
+
 def _small_state(folder: Path) -> None:
     store = StateStore.open(folder)
     with store.db:
@@ -181,24 +192,16 @@ def test_a_truncated_state_is_refused_and_left_as_it_was(home: Path) -> None:
     _small_state(folder)
     database = folder / "state.sqlite3"
     database.write_bytes(database.read_bytes()[: database.stat().st_size // 2 + 100])
-    before = _folder_hash(folder)
-    refused = _refusal(home, folder)
-    assert refused.returncode == 2 and refused.stdout == ""
-    (line,) = refused.stderr.strip().splitlines()
+    line = _refused_untouched(home, folder)
     assert str(folder) in line and "truncated" in line and "--reset" in line
-    assert _folder_hash(folder) == before
 
 
 def test_a_state_from_a_newer_imgflow_is_refused_and_left_as_it_was(home: Path) -> None:
     folder = home / "stack"
     _small_state(folder)
     _set_format(folder, FORMAT + 1)
-    before = _folder_hash(folder)
-    refused = _refusal(home, folder)
-    assert refused.returncode == 2
-    (line,) = refused.stderr.strip().splitlines()
+    line = _refused_untouched(home, folder)
     assert str(folder) in line and f"state format {FORMAT + 1}" in line and "newer imgflow" in line
-    assert _folder_hash(folder) == before
 
 
 def test_reset_moves_the_refused_state_aside_and_starts_empty(home: Path) -> None:

@@ -94,3 +94,13 @@ def multipart(parts: Iterable[tuple[str, bytes | str, str | None]]) -> bytes:
         data = value.encode() if isinstance(value, str) else value
         out.append(head.encode() + b"\r\n" + data + b"\r\n")
     return b"".join(out) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def post_upload(
+    endpoint: str, bucket: str, fields: dict[str, str], data: bytes, *, origin: str, site: str
+) -> Reply:
+    """POST ``data`` with a ticket's form ``fields`` to ``bucket``, as a page on ``origin`` sends it
+    (``site``: its ``Sec-Fetch-Site``)."""
+    body = multipart([*((k, v, None) for k, v in fields.items()), ("file", data, "a.jpg")])
+    headers = {"Origin": origin, "Content-Type": MULTIPART, "Sec-Fetch-Site": site}
+    return send(endpoint, "POST", f"/{bucket}", body=body, headers=headers)

@@ -30,16 +30,10 @@ def serve_env(state: Path, **imgflow: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(
-    env: dict[str, str],
-    *,
-    timeout: float,
-    cwd: Path | None = None,
-    args: tuple[str, ...] = ("--ephemeral",),
-) -> Iterator[dict[str, Any]]:
-    """Start ``imgflow serve --port 0 --json`` (ephemeral unless ``args`` say otherwise), yield the JSON
-    line it prints once up, terminate it after."""
-    with serve_process(env, timeout=timeout, cwd=cwd, args=args) as (_, info):
+def serving(env: dict[str, str], **options: Any) -> Iterator[dict[str, Any]]:
+    """Start ``imgflow serve --port 0 --json`` (ephemeral unless ``args`` say otherwise; ``options`` as
+    ``serve_process``'s), yield the JSON line it prints once up, terminate it after."""
+    with serve_process(env, **options) as (_, info):
         yield info
 
 
