@@ -506,7 +506,11 @@ class ServiceHarness:
         from imgflow.records import TABLE
 
         self.settings = settings
-        # Validate looks the bytes up in the table (exact duplicates): moto's DynamoDB needs a region.
+        # moto's in-process mock, never a local stack this process may have been pointed at (its endpoint
+        # and keys); validate looks the bytes up in the table (exact duplicates), so DynamoDB needs a region.
+        for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")] + ["AWS_SESSION_TOKEN"]:
+            os.environ.pop(name, None)
+        os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self._mock = mock_aws()
         self._mock.start()

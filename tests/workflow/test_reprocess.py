@@ -231,11 +231,17 @@ def new_spec() -> Iterator[str]:
 
 @pytest.mark.slow
 def test_stale_brings_every_image_to_the_new_spec_and_leaves_no_orphans(
-    cloud: LocalCloud, stack: stacks.Stack, owner: str, request: pytest.FixtureRequest
+    cloud: LocalCloud,
+    stack: stacks.Stack,
+    owner: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     count = 300
-    data = jpeg_bytes((128, 96))
-    ids = [put_upload(cloud, data, owner=owner) for _ in range(count)]
+    # The ASL's task timeouts stretched as for a burst (300 runs share one process and its GIL, which AWS
+    # never does), and bytes of their own (the same bytes would be exact duplicates, reused, not rendered).
+    monkeypatch.setenv("IMGFLOW_LOCAL_TASK_TIMEOUT_SCALE", "10")
+    ids = [put_upload(cloud, jpeg_bytes((128, 96)), owner=owner) for _ in range(count)]
     before = [wait_record(cloud, i, timeout=240) for i in ids]
     old_version = before[0]["pipeline_version"]
     assert {r["status"] for r in before} == {"PROCESSED"}
