@@ -32,6 +32,11 @@ def usage(endpoint: str) -> dict[str, Any]:
         raise CommandError(
             f"{url}: {type(exc).__name__}", "pass the endpoint `imgflow serve` prints"
         ) from exc
+    if response.status_code in (400, 403):  # the endpoint does not know this key: another stack's
+        raise CommandError(
+            f"{endpoint} refused this stack's operator key (HTTP {response.status_code})",
+            "run with the IMGFLOW_STATE_DIR of the `imgflow serve` that prints this endpoint",
+        )
     if response.status_code != 200:
         raise UsageUnavailable(f"{url}: HTTP {response.status_code} {response.text[:300]}")
     return dict(response.json())
