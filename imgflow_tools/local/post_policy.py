@@ -491,6 +491,9 @@ class PostForm:
 
 #: The secrets of the keys the local IAM of this process knows (set by ``imgflow_tools.local.iam``).
 default_secret_for: Callable[[str], str | None] | None = None
+#: Whether the policy's signer may ``s3:PutObject`` the key (access key id, session token, object ARN), as
+#: the local IAM of this process decides it (set by ``imgflow_tools.local.iam``); None: no IAM.
+default_authorize: Callable[[str, str | None, str], bool] | None = None
 
 
 class S3PolicyGate:
@@ -603,6 +606,12 @@ class S3PolicyGate:
         fields = {**form.fields, "key": form.key} if "key" in form.fields else form.fields
         access_key, secret_key = self._keys(fields.get("x-amz-credential", ""))
         check_post_policy(fields, len(form.data), bucket=bucket, access_key=access_key, secret_key=secret_key)
+        # The signed policy only says what the upload may be; the signer's own policies must allow it too.
+        authorize = default_authorize
+        if authorize and not authorize(
+            access_key, fields.get("x-amz-security-token"), f"arn:aws:s3:::{bucket}/{form.key}"
+        ):
+            raise _access_denied()
         # moto reads the form the gate checked, and stores it only as checked (moto_adapter, 10.).
         content_type, body = form.serialize()
         environ.update(

@@ -20,7 +20,10 @@ class UsageUnavailable(RuntimeError):
 
 
 def usage(endpoint: str) -> dict[str, Any]:
-    """``{"roles": {name: {"role", "used": [...], "denied": [...], "unused": [...]}}}`` of the stack."""
+    """``{"roles": {name: {"role", "used", "denied", "unused", "called_despite_reason"}}}`` of the stack.
+
+    An unused grant the template gives a reason for (``infra/grants.py``) carries it as ``"reason"``.
+    """
     import requests
 
     url = endpoint.rstrip("/") + USAGE_PATH
@@ -43,12 +46,16 @@ def usage(endpoint: str) -> dict[str, Any]:
 
 
 def policy_stream(report: dict[str, Any]) -> list[str]:
-    """The report as lines: per role its ARN, then ``used``/``denied``/``unused`` action and resource."""
+    """The report as lines: per role its ARN, then ``used``/``denied``/``unused`` action and resource
+    (``uncalled``: unused, with the template's reason on the next line)."""
     lines: list[str] = []
     for name, role in sorted(report.get("roles", {}).items()):
         lines.append(f"{name}  {role['role']}")
         for kind in ("used", "denied", "unused"):
             for entry in role.get(kind, []):
                 count = f"  x{entry['count']}" if "count" in entry else ""
-                lines.append(f"  {kind:<7} {entry['action']:<28} {entry['resource']}{count}")
+                label = "uncalled" if kind == "unused" and "reason" in entry else kind
+                lines.append(f"  {label:<8} {entry['action']:<28} {entry['resource']}{count}")
+                if "reason" in entry:
+                    lines.append(f"           because: {entry['reason']}")
     return lines

@@ -18,6 +18,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from imgflow.records.table import BY_CONTENT, BY_OWNER
 from infra.bundling import REPO
 from infra.config import StageConfig
 from infra.constructs.functions import OBJECTS_REASON, Functions, lambda_code
@@ -188,10 +189,12 @@ class Api(Construct):
                 iam.PolicyStatement(actions=["s3:ListBucket"], resources=[storage.renditions.bucket_arn]),
                 iam.PolicyStatement(
                     actions=[
+                        # PutItem: a new PENDING record, a DELETE's tombstone; GetItem: a PutItem botocore
+                        # retried after it was applied is recognised as ours.
                         "dynamodb:GetItem",
                         "dynamodb:PutItem",
                         "dynamodb:UpdateItem",
-                        "dynamodb:DeleteItem",
+                        # The owner's image by id (a Query on the key, filtered by owner).
                         "dynamodb:Query",
                         # GET /images/{id}/similar reads the candidates' records; DELETE removes the
                         # image's perceptual-hash band items.
@@ -200,7 +203,10 @@ class Api(Construct):
                     ],
                     resources=[table],
                 ),
-                iam.PolicyStatement(actions=["dynamodb:Query"], resources=storage.index_arns()),
+                # Lists (by_owner, filtered by status there) and POST /uploads' known bytes (by_content).
+                iam.PolicyStatement(
+                    actions=["dynamodb:Query"], resources=storage.index_arns(BY_OWNER, BY_CONTENT)
+                ),
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[ingest.state_machine_arn]),
                 iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions]),
                 # GET /images/{id}/runs: the timelines of the image's executions.

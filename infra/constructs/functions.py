@@ -21,6 +21,7 @@ from imgflow.workflow.functions import TASKS, FunctionSpec, reserved_concurrency
 from infra.bundling import python_code
 from infra.config import PYTHON_VERSION, RUNTIME, StageConfig
 from infra.constructs.storage import Storage
+from infra.grants import FUNCTION_PLATFORM, uncalled
 from infra.nag import acknowledge
 
 TASK_REQUIREMENTS = "requirements/lambda.txt"
@@ -193,6 +194,7 @@ class Functions(Construct):
             description=f"imgflow {construct_id}: only what its code calls",
         )
         log_group.grant_write(role)
+        uncalled(role, FUNCTION_PLATFORM)
         function = lambda_.Function(
             scope,
             construct_id,

@@ -21,6 +21,7 @@ from infra.config import StageConfig
 from infra.constructs.functions import OBJECTS_REASON, Functions, nag_arn, task_code
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import state_machine
+from infra.grants import uncalled
 from infra.nag import acknowledge
 
 #: Where runs keep manifests, summaries and the Map's result files (tasks/reprocess/selection.py).
@@ -162,6 +163,41 @@ class Reprocessing(Construct):
             ),
         ):
             role.add_to_principal_policy(statement)
+        # What Step Functions does with this role on its own: imgflow's states never make these calls.
+        uncalled(
+            role,
+            {
+                "s3:AbortMultipartUpload": "The Distributed Map's ResultWriter writes large result files "
+                "in parts and cleans up a failed part upload; no state calls it.",
+                "s3:ListMultipartUploadParts": "The ResultWriter's multipart writes of large result files.",
+                "events:*": "The .sync:2 integration's managed rule (StepFunctionsGetEventsForStepFunctions"
+                "ExecutionRule), created and read by Step Functions to follow the child executions.",
+            },
+        )
+        uncalled(
+            role,
+            {
+                "states:StopExecution": "Step Functions stops the .sync:2 child (ingest) executions when a "
+                "reprocess run is stopped or fails; no state calls StopExecution.",
+            },
+            resource=ingest_executions,
+        )
+        uncalled(
+            role,
+            {
+                "states:*": "The Distributed Map runs its item batches as child executions of this machine "
+                "(started, followed and stopped by Step Functions); the local engine runs them inline.",
+            },
+            resource=own_machine,
+        )
+        uncalled(
+            role,
+            {
+                "states:*": "The Distributed Map's child executions of this machine, followed and stopped "
+                "by Step Functions; the local engine runs the batches inline.",
+            },
+            resource=own_executions,
+        )
         for arn, reason in {
             runs: "Only the .reprocess/ prefix of the renditions bucket (manifests, Map results).",
             ingest_executions: "Executions of the ingest machine only; their names are made per run.",

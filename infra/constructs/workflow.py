@@ -18,6 +18,7 @@ from imgflow.workflow.asl import INGEST, definition_text, placeholders, upload_e
 from imgflow.workflow.functions import TASKS
 from infra.config import StageConfig
 from infra.constructs.storage import Storage
+from infra.grants import STATE_MACHINE_PLATFORM, uncalled
 from infra.nag import acknowledge
 
 
@@ -63,6 +64,7 @@ def state_machine(
         "CloudWatch Logs vended-log delivery (logs:*LogDelivery*, DescribeLogGroups/ResourcePolicies) and "
         "X-Ray tracing (xray:PutTraceSegments...) do not support resource-level permissions.",
     )
+    uncalled(machine.role, STATE_MACHINE_PLATFORM)
     return machine
 
 

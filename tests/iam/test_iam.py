@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import boto3
@@ -13,41 +12,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from imgflow import keys
-from imgflow_tools.local.cloud import FINAL, LocalCloud
-from imgflow_tools.local.iam import policy
-from tests.support.images import jpeg_bytes
+from imgflow_tools.local.cloud import LocalCloud
 
-#: Per function, how many of its used actions the removal test tries (the first ones, sorted): enough to
-#: show the wiring per role and keep the suite's time small; ``IMGFLOW_IAM_ALL=1`` could widen it.
-ACTIONS_PER_FUNCTION = 1
 INGEST_FUNCTIONS = ("imgflow-validate", "imgflow-extract_meta", "imgflow-resize", "imgflow-record")
-
-
-def _jpeg() -> bytes:
-    """Bytes of their own each time: the same bytes again would be a duplicate, reused without a resize."""
-    return jpeg_bytes((320, 240))
-
-
-def _upload(cloud: LocalCloud) -> str:
-    image_id = keys.new_image_id()
-    cloud.client("s3").put_object(
-        Bucket=cloud.settings.uploads_bucket, Key=keys.upload_key("iam", image_id), Body=_jpeg()
-    )
-    return image_id
-
-
-def _run_of(cloud: LocalCloud, image_id: str, timeout: float = 60) -> dict[str, Any]:
-    """The ended ingest execution of ``image_id``, with its history's text."""
-    sfn = cloud.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for run in cloud.executions():
-            described = sfn.describe_execution(executionArn=run["executionArn"])
-            if image_id in described.get("input", "") and described["status"] in FINAL:
-                history = sfn.get_execution_history(executionArn=run["executionArn"])["events"]
-                return {**described, "history": json.dumps(history, default=str)}
-        time.sleep(0.1)
-    raise TimeoutError(image_id)
 
 
 def _client(cloud: LocalCloud, service: str, key: str, secret: str) -> Any:
@@ -125,59 +92,3 @@ def test_every_function_runs_under_its_template_role(cloud: LocalCloud) -> None:
     lam = cloud.client("lambda")
     for name in INGEST_FUNCTIONS:
         assert lam.get_function(FunctionName=name)["Configuration"]["Role"] == roles[name]
-
-
-def _used(cloud: LocalCloud) -> dict[str, list[tuple[str, str]]]:
-    """A run's calls, per role, as the endpoint recorded them (never a hand-written list)."""
-    assert cloud.iam is not None and cloud.iam.enforcer is not None
-    usage = cloud.iam.enforcer.usage
-
-    def calls() -> dict[str, dict[tuple[str, str], int]]:
-        return {
-            name: {(u["action"], u["resource"]): u["count"] for u in role["used"]}
-            for name, role in usage.report(cloud.iam.stack)["roles"].items()
-        }
-
-    before = calls()  # the usage is the whole session's: only this run's calls count (not other tests')
-    image_id = _upload(cloud)
-    assert _run_of(cloud, image_id)["status"] == "SUCCEEDED"
-    return {
-        name: sorted(need for need, count in used.items() if count > before.get(name, {}).get(need, 0))
-        for name, used in calls().items()
-    }
-
-
-def _without(policies: tuple[dict[str, Any], ...], action: str) -> tuple[dict[str, Any], ...]:
-    """The policies with ``action`` taken out of every statement that names it."""
-    out = []
-    for document in policies:
-        statements = []
-        for statement in policy.statements([document]):
-            names = statement.get("Action", [])
-            names = [names] if isinstance(names, str) else list(names)
-            kept = [n for n in names if n.lower() != action.lower()]
-            if kept:
-                statements.append({**statement, "Action": kept})
-        out.append({**document, "Statement": statements})
-    return tuple(out)
-
-
-@pytest.mark.parametrize("function", [*INGEST_FUNCTIONS, "imgflow-ingest-machine"])
-def test_a_role_without_a_used_action_fails_the_run_with_access_denied(
-    cloud: LocalCloud, function: str
-) -> None:
-    assert cloud.iam is not None
-    used = _used(cloud)
-    actions = sorted({action for action, _ in used[function]})
-    assert actions, f"{function} made no call in a run"
-    for action in actions[:ACTIONS_PER_FUNCTION]:
-        role = cloud.iam.keys.sessions[function].role
-        assert role is not None
-        undo = cloud.iam.restrict(function, _without(role.policies, action))
-        try:
-            run = _run_of(cloud, _upload(cloud))
-        finally:
-            undo()
-        # A HEAD's 403 has no body, in AWS too: boto3 names it "(403) ... HeadObject operation: Forbidden".
-        denied = ("AccessDenied", "(403) when calling the HeadObject operation: Forbidden")
-        assert any(text in run["history"] for text in denied), (function, action, run["status"])

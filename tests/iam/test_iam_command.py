@@ -33,7 +33,10 @@ def test_imgflow_iam_reports_each_roles_used_calls_and_unused_grants(
 
     assert main(["iam", "--endpoint", cloud.endpoint]) == 0
     text = capsys.readouterr().out
-    assert "used    s3:GetObject" in text and f"{cloud.settings.uploads_bucket}/{key}" in text
+    assert "used     s3:GetObject" in text and f"{cloud.settings.uploads_bucket}/{key}" in text
+    # A grant the code never calls shows with the template's reason (infra/grants.py) on the next line.
+    assert "uncalled xray:PutTraceSegments" in text and "because: Active tracing" in text
+    assert any(u.get("reason") for u in validate["unused"] if u["action"].startswith("logs:"))
 
 
 def test_imgflow_iam_without_a_local_stack_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

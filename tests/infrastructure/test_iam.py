@@ -119,14 +119,12 @@ def test_api_grants(synth: Synth, arns: dict[str, str]) -> None:
                 "GetItem",
                 "PutItem",
                 "UpdateItem",
-                "DeleteItem",
                 "Query",
                 "BatchGetItem",
                 "BatchWriteItem",
             )
         },
-        ("dynamodb:Query", f"{table}/index/by_owner"),
-        ("dynamodb:Query", f"{table}/index/by_status"),
+        ("dynamodb:Query", f"{table}/index/by_owner"),  # lists (the status filter is on by_owner)
         ("dynamodb:Query", f"{table}/index/by_content"),  # POST /uploads with a sha256
         ("s3:ListBucket", f"<{synth.logical_id(synth.stack.storage.renditions)}.Arn>"),
         ("states:StartExecution", arns["ingest"]),

@@ -54,6 +54,7 @@ class LocalIam:
         config.settings.cache_clear()
         moto_adapter.engine_credentials = self.engine_credentials
         post_policy.default_secret_for = self.keys.secret_for  # presigned URLs and POST policies
+        post_policy.default_authorize = self._authorize_upload
 
     def deactivate(self) -> None:
         credentials.activate(None)
@@ -61,6 +62,10 @@ class LocalIam:
         config.settings.cache_clear()
         moto_adapter.engine_credentials = None
         post_policy.default_secret_for = None
+        post_policy.default_authorize = None
+
+    def _authorize_upload(self, access_key_id: str, token: str | None, object_arn: str) -> bool:
+        return self.enforcer is None or self.enforcer.authorize_upload(access_key_id, token, object_arn)
 
     def environment(self) -> dict[str, str] | None:
         """The environment of the function this thread runs (its template's), None outside one."""

@@ -112,6 +112,8 @@ class Keys:
 # -- signing in this process -------------------------------------------------------------------------------
 _active: Keys | None = None
 _acting = threading.local()
+#: ``acting_as(OPERATOR)``: sign as the operator, even inside a handler's thread.
+OPERATOR = "operator"
 
 
 def activate(keys: Keys | None) -> None:
@@ -132,6 +134,8 @@ def current() -> Principal | None:
     if keys is None:
         return None
     name = current_name()
+    if name == OPERATOR:
+        return keys.operator
     if name and (session := keys.sessions.get(name)):
         return session
     return keys.operator

@@ -15,7 +15,7 @@ WSGI middleware, outermost around moto (and the fault control and S3 gate behind
    resource and principal, as AWS words it. Each allowed and denied call of a role is recorded (``Usage``,
    served at ``/_imgflow/iam``).
 4. What IAM changes in S3's answers: a GET or HEAD of a missing key by a principal without ``s3:ListBucket``
-   on the bucket is a 403 ``AccessDenied``, not a 404.
+   on the bucket is a 403 ``AccessDenied``, not a 404 (with it, the 404 records ``s3:ListBucket`` as used).
 """
 
 from __future__ import annotations
@@ -112,12 +112,23 @@ class Usage:
                     for (a, r), n in sorted(denied.get(name, {}).items())
                 ],
                 "unused": [
-                    {"action": a, "resource": r}
+                    {"action": a, "resource": r, **_reason(role.uncalled, (a, r))}
                     for a, r in grants
                     if not any(policy.covers((a, r), u) for u in used)
                 ],
+                # A reason for never calling what a call used: the reason is wrong, or the code changed.
+                "called_despite_reason": sorted(
+                    {f"{a} {r}" for (a, r) in role.uncalled if any(policy.covers((a, r), u) for u in used)}
+                ),
             }
         return {"roles": roles}
+
+
+def _reason(uncalled: dict[tuple[str, str], str], grant: tuple[str, str]) -> dict[str, str]:
+    for pattern, reason in uncalled.items():
+        if policy.covers(pattern, grant):
+            return {"reason": reason}
+    return {}
 
 
 @dataclass
@@ -220,10 +231,21 @@ class IamEnforcer:
                 return self._deny(start_response, service, method, principal, need)
         self._count(started)
         if service == "s3" and method in ("GET", "HEAD") and needs and needs[0][0] == "s3:GetObject":
-            bucket_arn = needs[0][1].split("/", 1)[0]
-            if not policy.decide(principal.policies, "s3:ListBucket", bucket_arn):
-                return self._missing_is_403(environ, start_response, method)
+            listing = ("s3:ListBucket", needs[0][1].split("/", 1)[0])
+            return self._missing(environ, start_response, method, principal, listing)
         return self.app(environ, start_response)
+
+    def authorize_upload(self, access_key_id: str, token: str | None, object_arn: str) -> bool:
+        """A browser's POST upload: may the signer of its policy ``s3:PutObject`` the key? (recorded)"""
+        try:
+            principal = self._principal(access_key_id, token)
+        except sigv4.Refused:
+            return False
+        need = ("s3:PutObject", object_arn)
+        allowed = policy.decide(principal.policies, *need)
+        if principal.role is not None:
+            self.usage.record(principal.name, need, allowed)
+        return allowed
 
     def _count(self, started: float) -> None:
         self.stats.checked += 1
@@ -282,9 +304,16 @@ class IamEnforcer:
         status = 403 if service in ("lambda", "sqs") else 400
         return _json_error(start, status, "AccessDeniedException", message)
 
-    def _missing_is_403(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], method: str
+    def _missing(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        method: str,
+        principal: Principal,
+        listing: tuple[str, str],
     ) -> Iterable[bytes]:
+        """A GET or HEAD of a missing key is a 404 only to a principal that may ``s3:ListBucket`` the bucket
+        (that permission is then used); to any other, a 403 ``AccessDenied``."""
         captured: dict[str, Any] = {}
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -292,12 +321,16 @@ class IamEnforcer:
             return lambda data: None
 
         result = self.app(environ, start)
-        if captured.get("args", ("",))[0].startswith("404"):
-            close = getattr(result, "close", None)
-            if close:
-                close()
-            return _s3_error(start_response, method, 403, "AccessDenied", "Access Denied")
         status, headers, exc_info = captured["args"]
+        if status.startswith("404"):
+            allowed = policy.decide(principal.policies, *listing)
+            if principal.role is not None:
+                self.usage.record(principal.name, listing, allowed)
+            if not allowed:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
+                return _s3_error(start_response, method, 403, "AccessDenied", "Access Denied")
         start_response(status, headers, exc_info)
         return result
 

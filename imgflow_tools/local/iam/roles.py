@@ -22,6 +22,8 @@ from imgflow.workflow.functions import REPROCESS_FUNCTION, TASKS
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 API_HANDLER = "api.handler.lambda_handler"
+#: The role metadata that names grants imgflow's code never calls, with the reason (infra/grants.py).
+UNCALLED_KEY = "imgflow:uncalled"
 #: The stack outputs that name the two state machines, and their local names.
 STATE_MACHINE_OUTPUTS = {
     "IngestStateMachineArn": "imgflow-ingest",
@@ -60,6 +62,8 @@ class Role:
     trust: dict[str, Any]
     #: Every policy document attached to the role (AWS::IAM::Policy and inline Policies), resolved.
     policies: tuple[dict[str, Any], ...]
+    #: (action pattern, resource pattern) -> why imgflow's code never calls it (``imgflow:uncalled``).
+    uncalled: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def trusts(self, service: str) -> bool:
         """Whether ``service`` (e.g. ``lambda.amazonaws.com``) may assume the role."""
@@ -260,6 +264,10 @@ def model(template: Mapping[str, Any], settings: Settings) -> StackModel:
             logical_id=role_id,
             trust=resolver.resolve(props.get("AssumeRolePolicyDocument", {})),
             policies=tuple(resolver.resolve(d) for d in documents),
+            uncalled={
+                (entry["Action"], str(resolver.resolve(entry["Resource"]))): entry["Reason"]
+                for entry in (resources[role_id].get("Metadata") or {}).get(UNCALLED_KEY) or []
+            },
         )
         stack.services[name] = service
     return stack
