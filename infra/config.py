@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from imgflow.config import Limits, Settings
+from imgflow.config import Limits, Reprocessing, Settings, _formats_from_env
 
 #: Lambda platform for every function. python3.13: the newest runtime both the AWS-managed Powertools
 #: layer and Pillow 13 ship wheels for that the code is tested on (py311+); arm64 (Graviton) is ~20%
@@ -52,6 +52,12 @@ CONTEXT_KEYS: dict[str, str] = {
     "maxBytes": "largest accepted upload, bytes (default from imgflow.config.Limits)",
     "maxPixels": "an extra cap on pixels over the per-format budgets of imgflow/image/budget.py (0: none)",
     "renditions": "JSON list of renditions (IMGFLOW_RENDITIONS), default imgflow.config.DEFAULT_RENDITIONS",
+    "formats": "accepted formats, comma-separated Pillow ids (IMGFLOW_FORMATS), default "
+    "imgflow.config.DEFAULT_FORMATS",
+    "reprocessMaxImages": "images one reprocess run selects at most; the next run takes the rest (default "
+    f"{Reprocessing.max_images})",
+    "reprocessStuckAfterSeconds": "how long a PENDING or PROCESSING record waits before the repair takes it "
+    f"(default {Reprocessing.stuck_after_s})",
 }
 
 #: CloudWatch Logs retention periods (days) by CDK's enum member names.
@@ -146,6 +152,10 @@ class StageConfig:
     max_bytes: int = Limits.max_bytes
     max_pixels: int = Limits.max_pixels
     renditions_json: str | None = None
+    #: The accepted formats, normalised (``IMGFLOW_FORMATS`` on every function).
+    formats: tuple[str, ...] = Limits.formats
+    reprocess_max_images: int = Reprocessing.max_images
+    reprocess_stuck_after_s: int = Reprocessing.stuck_after_s
 
     def __post_init__(self) -> None:
         if not _STAGE.match(self.stage):
@@ -158,6 +168,13 @@ class StageConfig:
             raise ValueError(f"logRetentionDays {self.log_retention_days}: one of {sorted(_RETENTION)}")
         if self.renditions_json is not None:
             json.loads(self.renditions_json)
+        if self.reprocess_max_images < 1 or self.reprocess_stuck_after_s < 0:
+            raise ValueError("reprocessMaxImages must be at least 1, reprocessStuckAfterSeconds at least 0")
+
+    @property
+    def limits(self) -> Limits:
+        """The input limits every function enforces (and the pipeline version derives from)."""
+        return Limits(max_bytes=self.max_bytes, max_pixels=self.max_pixels, formats=self.formats)
 
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
@@ -172,6 +189,9 @@ class StageConfig:
         renditions = get("renditions")
         if renditions is not None and not isinstance(renditions, str):
             renditions = json.dumps(renditions)
+        formats = get("formats")
+        if isinstance(formats, list):
+            formats = ",".join(formats)
         d = cls()
         return cls(
             stage=get("stage") or d.stage,
@@ -198,6 +218,9 @@ class StageConfig:
             max_bytes=_int(get("maxBytes"), d.max_bytes),
             max_pixels=_int(get("maxPixels"), d.max_pixels),
             renditions_json=renditions,
+            formats=_formats_from_env(formats) if formats else d.formats,
+            reprocess_max_images=_int(get("reprocessMaxImages"), d.reprocess_max_images),
+            reprocess_stuck_after_s=_int(get("reprocessStuckAfterSeconds"), d.reprocess_stuck_after_s),
         )
 
     @property

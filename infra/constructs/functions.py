@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from imgflow.config import Limits, Settings, _renditions_from_env
+from imgflow.config import Settings, _renditions_from_env
 from imgflow.records.table import BY_CONTENT
 from imgflow.workflow.functions import TASKS, FunctionSpec, reserved_concurrency
 from infra.bundling import python_code
@@ -93,9 +93,10 @@ class Functions(Construct):
             "IMGFLOW_MAX_BYTES": str(config.max_bytes),
             "IMGFLOW_MAX_PIXELS": str(config.max_pixels),
             # The same derivation the tasks make at run time, visible on each function.
+            # Always written, so a local configuration's formats reach the functions as a deploy's would.
+            "IMGFLOW_FORMATS": ",".join(config.formats),
             "IMGFLOW_PIPELINE_VERSION": Settings(
-                renditions=_renditions_from_env(config.renditions_json),
-                limits=Limits(max_bytes=config.max_bytes, max_pixels=config.max_pixels),
+                renditions=_renditions_from_env(config.renditions_json), limits=config.limits
             ).pipeline_version,
             "POWERTOOLS_SERVICE_NAME": "imgflow",
             "POWERTOOLS_METRICS_NAMESPACE": "imgflow",

@@ -59,6 +59,8 @@ class Reprocessing(Construct):
                 "IMGFLOW_REPROCESS_TOLERATED_FAILURE_PERCENTAGE": str(
                     config.reprocess_tolerated_failure_percentage
                 ),
+                "IMGFLOW_REPROCESS_MAX_IMAGES": str(config.reprocess_max_images),
+                "IMGFLOW_REPROCESS_STUCK_AFTER_S": str(config.reprocess_stuck_after_s),
             },
         )
         table = storage.table.table_arn

@@ -77,3 +77,12 @@ def test_the_template_names_the_variables_and_the_local_configuration_their_valu
         "IMGFLOW_TABLE": "t",  # the template's
         "IMGFLOW_RENDITIONS": "[]",  # set by the deploy on every function when configured
     }  # IMGFLOW_FORMATS: no template gives it; the pipeline version: derived from the local configuration
+
+
+def test_the_local_configurations_formats_and_reprocess_bounds_reach_the_functions(cloud: LocalCloud) -> None:
+    assert cloud.iam is not None
+    environments = cloud.iam.stack.environments
+    local = {"IMGFLOW_FORMATS": "PNG", "IMGFLOW_REPROCESS_STUCK_AFTER_S": "5"}
+    assert function_environment(environments["imgflow-validate"], local)["IMGFLOW_FORMATS"] == "PNG"
+    reprocess = function_environment(environments["imgflow-reprocess"], local)
+    assert reprocess["IMGFLOW_REPROCESS_STUCK_AFTER_S"] == "5"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
+from imgflow.config import Settings
 from imgflow.records.table import TABLE
 from imgflow.workflow.functions import IMAGE_TASK_CONCURRENCY, TASKS
 from infra.config import CONTEXT_KEYS, StageConfig
@@ -51,12 +53,9 @@ def test_every_env_var_the_code_reads_is_set(synth: Synth) -> None:
     names = set(re.findall(r'"(IMGFLOW_[A-Z_]+)"', (REPO / "imgflow" / "config.py").read_text()))
     optional = {"IMGFLOW_RENDITIONS"}  # defaults to imgflow.config.DEFAULT_RENDITIONS
     api_only = {"IMGFLOW_INGEST_STATE_MACHINE_ARN", "IMGFLOW_CURSOR_KEY"}
-    # Read by the reprocess function only; the others default (imgflow.config.Reprocessing).
-    reprocess_only = {"IMGFLOW_UPLOAD_DLQ_URL", "IMGFLOW_REPROCESS_MAX_CONCURRENCY"}
-    reprocess_only |= {"IMGFLOW_REPROCESS_TOLERATED_FAILURE_PERCENTAGE"}
-    optional |= {"IMGFLOW_REPROCESS_MAX_IMAGES", "IMGFLOW_REPROCESS_STUCK_AFTER_S"}
-    optional |= {"IMGFLOW_FORMATS"}  # defaults to imgflow.config.DEFAULT_FORMATS
-    assert len(names) > 5
+    # Read by the reprocess function only (the deploy's context sets them, imgflow.config.Reprocessing).
+    reprocess_only = {n for n in names if n.startswith("IMGFLOW_REPROCESS_")} | {"IMGFLOW_UPLOAD_DLQ_URL"}
+    assert len(reprocess_only) == 5 and len(names) > 5
     reprocess = synth.stack.reprocessing.function
     functions = [*synth.stack.functions.tasks.values(), synth.stack.api.function, reprocess]
     for function in functions:
@@ -100,6 +99,30 @@ def test_image_task_concurrency_is_overridden_by_context(
         ]
         want = None if spec.reserved_concurrency is None else expected
         assert props.get("ReservedConcurrentExecutions") == want
+
+
+def test_formats_and_reprocess_bounds_come_from_context(tmp_path: Path) -> None:
+    synthesized = synthesize(
+        tmp_path, formats="jpeg,png,heic", reprocessMaxImages="500", reprocessStuckAfterSeconds="600"
+    )
+
+    def env(function: Any) -> dict[str, Any]:
+        return dict(
+            synthesized.resources[synthesized.logical_id(function)]["Properties"]["Environment"]["Variables"]
+        )
+
+    stack = synthesized.stack
+    for function in [*stack.functions.tasks.values(), stack.api.function, stack.reprocessing.function]:
+        assert env(function)["IMGFLOW_FORMATS"] == "JPEG,PNG,HEIF"
+    reprocess = env(stack.reprocessing.function)
+    assert (reprocess["IMGFLOW_REPROCESS_MAX_IMAGES"], reprocess["IMGFLOW_REPROCESS_STUCK_AFTER_S"]) == (
+        "500",
+        "600",
+    )
+    # The accepted formats are part of the pipeline version, derived as the functions derive it.
+    version = env(stack.functions.tasks["validate"])["IMGFLOW_PIPELINE_VERSION"]
+    assert version == Settings.from_env({"IMGFLOW_FORMATS": "JPEG,PNG,HEIF"}).pipeline_version
+    assert version != Settings().pipeline_version
 
 
 @pytest.mark.parametrize("bucket", ["uploads", "renditions", "access_logs"])
@@ -201,6 +224,8 @@ def test_stage_config_rejects_mistakes() -> None:
         StageConfig(architecture="sparc")
     with pytest.raises(ValueError):
         StageConfig(log_retention_days=31)
+    with pytest.raises(ValueError):
+        StageConfig(reprocess_max_images=0)
     assert "existingBucketName" in CONTEXT_KEYS
 
 
