@@ -212,7 +212,9 @@ class IamEnforcer:
             else:
                 raise sigv4.Refused("missing")
         except sigv4.Refused as exc:
-            return self._refuse(start_response, service, method, exc.kind, str(exc))
+            # imgflow's and moto's own routes answer JSON, as they do when they accept a call.
+            kind = "control" if control else service
+            return self._refuse(start_response, kind, method, exc.kind, str(exc))
         if control:
             if principal is not self.keys.operator:
                 return self._deny(start_response, service, method, principal, ("imgflow:Control", path))
@@ -284,7 +286,7 @@ class IamEnforcer:
             )
         code = _JSON_CODES.get(kind, "InvalidSignatureException")
         text = _MESSAGES.get(kind, message)
-        return _json_error(start, 403 if service == "lambda" else 400, code, text)
+        return _json_error(start, 403 if service in ("lambda", "control") else 400, code, text)
 
     def _deny(
         self,
