@@ -1,8 +1,10 @@
 """Identity-policy evaluation as IAM does it for one request: an explicit Deny wins, then any Allow.
 
 ``Action`` / ``NotAction`` and ``Resource`` / ``NotResource`` are matched with IAM's wildcards (``*``, ``?``;
-actions case-insensitively). Conditions are not evaluated: a statement with one is applied as if it held
-(the template's role policies carry none; trust policies' conditions hold for the local stack's own ARNs).
+actions case-insensitively). Conditions are not evaluated, and never in the caller's favour: an ``Allow``
+with a ``Condition`` allows nothing, a ``Deny`` with one always applies. What passes locally is then allowed
+in AWS whatever the condition says (the template's role policies carry none today; trust policies'
+conditions hold for the local stack's own ARNs).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def decide(policies: Sequence[dict[str, Any]], action: str, resource: str) -> bo
         if statement_applies(statement, action, resource):
             if statement.get("Effect") == "Deny":
                 return False
-            allowed = allowed or statement.get("Effect") == "Allow"
+            allowed = allowed or (statement.get("Effect") == "Allow" and not statement.get("Condition"))
     return allowed
 
 
