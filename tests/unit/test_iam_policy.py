@@ -1,5 +1,5 @@
-"""The local IAM's policy evaluation (imgflow_tools/local/iam/policy.py): Deny first, wildcards, and conditions
-never read in the caller's favour."""
+"""The local IAM's policy evaluation (imgflow_tools/local/iam/policy.py): Deny first, wildcards, and
+conditions never read in the caller's favour."""
 
 from __future__ import annotations
 
