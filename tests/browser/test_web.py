@@ -219,6 +219,31 @@ def test_files_chosen_while_the_page_signs_in_are_uploaded(
     context.close()
 
 
+def test_a_file_already_there_is_not_uploaded_again(serve: Serve, browser: Browser, tmp_path: Path) -> None:
+    photo = camera_jpeg(tmp_path / "again.jpg", model="Pixel 8")
+    user = "twice"
+    first = serve.upload(user, photo)
+    assert first["status"] == "PROCESSED"
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    posted: list[str] = []  # the page's POSTs of a file to S3
+    page.on(
+        "request", lambda r: posted.append(r.url) if r.method == "POST" and "/uploads" not in r.url else None
+    )
+    page.goto(serve.link(user))
+    page.set_input_files("#files", [str(photo)])
+    item = page.locator("#uploads li").first
+    expect(item).to_have_attribute("data-status", "PROCESSED", timeout=FINAL_TIMEOUT)
+    expect(item.locator(".state")).to_have_text(
+        "Already in your images: the same file was not uploaded again"
+    )
+    expect(item.get_by_role("link")).to_have_attribute("href", f"#/image/{first['id']}")
+    assert not [url for url in posted if "/sign-in" not in url], posted  # the file never left the page
+    listed = serve.session(user).get(f"{serve.api}/images", timeout=10).json()["items"]
+    assert [i["id"] for i in listed] == [first["id"]]
+    context.close()
+
+
 def test_keyboard_reaches_the_upload_and_a_card(serve: Serve, browser: Browser) -> None:
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()

@@ -4,7 +4,7 @@ import { session, signOut, startSignIn } from "./auth.js";
 import { $, h } from "./dom.js";
 import { renderGraph, renderTimeline } from "./graph.js";
 import { placeholderCanvas } from "./thumbhash.js";
-import { FINAL, STATUS, bytes, camera, exposure, statusText, takenAt, when } from "./words.js";
+import { ALREADY_THERE, FINAL, STATUS, bytes, camera, exposure, statusText, takenAt, when } from "./words.js";
 
 const PAGE = 24;
 const PARALLEL_UPLOADS = 3;
@@ -147,7 +147,30 @@ function pump() {
   }
 }
 
-async function upload({ file, item, bar, state, link }) {
+/** The file's SHA-256 in hex, so that the API can answer that the owner already has it (null where the
+ * browser has no Web Crypto, e.g. a page not served from a secure origin: then the file is uploaded). */
+async function fingerprint(file) {
+  if (!globalThis.crypto?.subtle) return null;
+  try {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
+    return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  } catch {
+    return null;
+  }
+}
+
+/** A ticket answered with ``duplicate_of``: nothing to upload, the item links to the image already there. */
+function alreadyThere(ticket, { file, item, bar, state, link }) {
+  bar.remove();
+  const a = h("a", { class: "name", href: `#/image/${ticket.id}` }, file.name);
+  link.replaceWith(a);
+  item.classList.add("processed", "duplicate");
+  item.dataset.status = "PROCESSED";
+  state.textContent = ALREADY_THERE;
+}
+
+async function upload(entry) {
+  const { file, item, bar, state, link } = entry;
   const fail = (text) => {
     item.classList.add("refused");
     bar.remove();
@@ -155,15 +178,20 @@ async function upload({ file, item, bar, state, link }) {
   };
   let ticket;
   try {
+    state.textContent = "Checking…";
+    const sha256 = config.max_bytes && file.size > config.max_bytes ? null : await fingerprint(file);
     state.textContent = "Starting…";
-    ticket = await api.request("POST", "/uploads", {
-      body: { filename: file.name.slice(0, 255) || "image", content_type: contentType(file), size: file.size },
-    });
+    const body = { filename: file.name.slice(0, 255) || "image", content_type: contentType(file), size: file.size };
+    ticket = await api.request("POST", "/uploads", { body: sha256 ? { ...body, sha256 } : body });
   } catch (e) {
     fail(`Not uploaded: ${e.message}`);
     return;
   }
   item.dataset.id = ticket.id;
+  if (ticket.duplicate_of) {
+    alreadyThere(ticket, entry);
+    return;
+  }
   uploadLinks.set(ticket.id, { item, link, state });
   try {
     state.textContent = "Uploading…";

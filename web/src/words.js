@@ -11,6 +11,9 @@ export const STATUS = {
   EXPIRED: "Upload never arrived",
 };
 
+/** An upload the API recognised by its SHA-256: the owner already has these bytes, processed. */
+export const ALREADY_THERE = "Already in your images: the same file was not uploaded again";
+
 /** Each rejection in one plain sentence: what is wrong and what to do (docs/formats.md, "Reasons"). */
 export const REASONS = {
   invalid_image: "This file is not an image imgflow can read: upload a JPEG, PNG, GIF, WebP, HEIC or AVIF photo.",
