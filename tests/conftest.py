@@ -23,9 +23,15 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def _local_cloud() -> Iterator[LocalCloud]:
-    """The local stack, one per test process (moto's state is process-wide)."""
+    """The local stack, one per test process (moto's state is process-wide).
+
+    At the end, every call a function or state machine made in this process must have been allowed by its
+    deployed role (unless a test had taken that grant away): a refusal is a grant the template lacks.
+    """
     with local.running_cloud() as running:
         yield running
+        refused = local.refused_as_deployed(running)
+    assert not refused, f"calls the deployed roles refused (a grant the template lacks): {refused}"
 
 
 @pytest.fixture(scope="module")

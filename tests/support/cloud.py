@@ -86,3 +86,10 @@ def entered_states(events: list[dict[str, Any]]) -> list[str]:
 
 def failed_tasks(events: list[dict[str, Any]]) -> list[str]:
     return [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
+
+
+def refused_as_deployed(cloud: LocalCloud) -> dict[str, list[tuple[str, str]]]:
+    """Per role, the calls its deployed policies refused (those refused while a test restricted it aside)."""
+    if cloud.iam is None or cloud.iam.enforcer is None:
+        return {}
+    return cloud.iam.enforcer.usage.refused_as_deployed()

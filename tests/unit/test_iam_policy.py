@@ -45,3 +45,15 @@ def test_a_condition_never_decides_in_the_callers_favour() -> None:
         {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*", "Condition": condition},
     )
     assert not policy.decide(deny, "s3:GetObject", f"{BUCKET}/k")
+
+
+def test_a_refusal_of_a_role_as_deployed_is_told_apart_from_one_a_test_caused() -> None:
+    from imgflow_tools.local.iam.enforcer import Usage
+
+    usage = Usage()
+    need = ("s3:GetObject", f"{BUCKET}/k")
+    usage.record("imgflow-resize", need, False, restricted=True)  # a removal test took the grant away
+    usage.record("imgflow-resize", need, True)
+    assert usage.refused_as_deployed() == {}
+    usage.record("imgflow-validate", need, False)  # its deployed policies refused it
+    assert usage.refused_as_deployed() == {"imgflow-validate": [need]}

@@ -96,5 +96,5 @@ class LocalIam:
             self.keys.sessions[name] = session
             self.keys.by_key[session.access_key_id] = session
 
-        put(dataclasses.replace(original, policies=policies))
+        put(dataclasses.replace(original, policies=policies, restricted=True))
         return lambda: put(original)

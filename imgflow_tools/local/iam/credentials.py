@@ -41,6 +41,8 @@ class Principal:
     session_token: str | None
     policies: tuple[dict[str, Any], ...]
     role: Role | None = None
+    #: Its policies are not its role's (a test took a grant away: ``LocalIam.restrict``).
+    restricted: bool = False
 
     @property
     def frozen(self) -> ReadOnlyCredentials:

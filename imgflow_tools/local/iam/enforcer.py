@@ -87,13 +87,31 @@ class Usage:
 
     allowed: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     denied: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    #: Those of ``denied`` refused while a test had taken a grant away from the principal.
+    denied_restricted: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, principal: str, need: tuple[str, str], allowed: bool) -> None:
-        book = self.allowed if allowed else self.denied
+    def record(
+        self, principal: str, need: tuple[str, str], allowed: bool, *, restricted: bool = False
+    ) -> None:
+        books = (
+            [self.allowed] if allowed else [self.denied, *([self.denied_restricted] if restricted else [])]
+        )
         with self._lock:
-            per = book.setdefault(principal, {})
-            per[need] = per.get(need, 0) + 1
+            for book in books:
+                per = book.setdefault(principal, {})
+                per[need] = per.get(need, 0) + 1
+
+    def refused_as_deployed(self) -> dict[str, list[tuple[str, str]]]:
+        """The calls a role was refused with its policies as deployed: each is a grant the template lacks."""
+        with self._lock:
+            return {
+                name: sorted(
+                    need for need, n in calls.items() if n > self.denied_restricted.get(name, {}).get(need, 0)
+                )
+                for name, calls in self.denied.items()
+                if any(n > self.denied_restricted.get(name, {}).get(need, 0) for need, n in calls.items())
+            }
 
     def report(self, stack: StackModel) -> dict[str, Any]:
         """Per role: used (action, resource, count), denied, and the grants no call used."""
@@ -227,7 +245,7 @@ class IamEnforcer:
         for need in needs:
             allowed = policy.decide(principal.policies, *need)
             if principal.role is not None:
-                self.usage.record(principal.name, need, allowed)
+                self.usage.record(principal.name, need, allowed, restricted=principal.restricted)
             if not allowed:
                 self._count(started)
                 return self._deny(start_response, service, method, principal, need)
@@ -246,7 +264,7 @@ class IamEnforcer:
         need = ("s3:PutObject", object_arn)
         allowed = policy.decide(principal.policies, *need)
         if principal.role is not None:
-            self.usage.record(principal.name, need, allowed)
+            self.usage.record(principal.name, need, allowed, restricted=principal.restricted)
         return allowed
 
     def _count(self, started: float) -> None:
@@ -327,7 +345,7 @@ class IamEnforcer:
         if status.startswith("404"):
             allowed = policy.decide(principal.policies, *listing)
             if principal.role is not None:
-                self.usage.record(principal.name, listing, allowed)
+                self.usage.record(principal.name, listing, allowed, restricted=principal.restricted)
             if not allowed:
                 close = getattr(result, "close", None)
                 if close:
