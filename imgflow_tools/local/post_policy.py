@@ -51,6 +51,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder
 from werkzeug.wrappers import Request
 
+from imgflow_tools.local import sigv4
 from imgflow_tools.local.moto_adapter import GATE_CHECKED, CheckedPost, guard_s3_post_object
 from imgflow_tools.local.origin import OriginPolicy
 
@@ -577,7 +578,9 @@ class S3PolicyGate:
                     Method="POST",
                     ResourceType="OBJECT",
                 )
-        if not (authorization or presigned):
+        # An unsigned call to another service is the IAM door's to refuse, in that service's protocol.
+        other = sigv4.service_of(str(environ.get("PATH_INFO", "")), environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not (authorization or presigned) and other == "s3":
             raise _access_denied()
 
     def _check_form(self, environ: dict[str, Any], bucket: str) -> None:

@@ -27,6 +27,24 @@ _AUTH = re.compile(
 )
 
 
+_JSON_TARGETS = {
+    "DynamoDB_": "dynamodb",
+    "AWSStepFunctions": "states",
+    "AWSEvents": "events",
+    "AmazonSQS": "sqs",
+}
+
+
+def service_of(path: str, target: str) -> str:
+    """The service an unsigned request is for (its ``X-Amz-Target``, Lambda's paths; else S3)."""
+    for prefix, service in _JSON_TARGETS.items():
+        if target.startswith(prefix):
+            return service
+    if path.startswith(("/2015-03-31/", "/2017-10-31/", "/2019-09-30/")):
+        return "lambda"
+    return "s3"
+
+
 class Refused(Exception):
     """Why a request's signature is refused: ``kind`` is missing, malformed, unknown_key, mismatch, skewed."""
 

@@ -219,12 +219,15 @@ def test_files_chosen_while_the_page_signs_in_are_uploaded(
     context.close()
 
 
-def test_a_file_already_there_is_not_uploaded_again(serve: Serve, browser: Browser, tmp_path: Path) -> None:
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_file_already_there_is_not_uploaded_again(
+    serve: Serve, browser: Browser, tmp_path: Path, artifacts: Path, viewport: dict[str, int]
+) -> None:
     photo = camera_jpeg(tmp_path / "again.jpg", model="Pixel 8")
-    user = "twice"
+    user = f"twice-{viewport['width']}"
     first = serve.upload(user, photo)
     assert first["status"] == "PROCESSED"
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     posted: list[str] = []  # the page's POSTs of a file to S3
     page.on(
@@ -241,6 +244,7 @@ def test_a_file_already_there_is_not_uploaded_again(serve: Serve, browser: Brows
     assert not [url for url in posted if "/sign-in" not in url], posted  # the file never left the page
     listed = serve.session(user).get(f"{serve.api}/images", timeout=10).json()["items"]
     assert [i["id"] for i in listed] == [first["id"]]
+    page.screenshot(path=str(artifacts / f"14-already-there-{viewport['width']}.png"), full_page=True)
     context.close()
 
 

@@ -122,6 +122,14 @@ def test_a_foreign_origin_cannot_read_the_endpoint(stack: Stack) -> None:
     assert json.loads(reply.body)["__type"] == "AccessDeniedException"
 
 
+def test_an_unsigned_json_call_is_refused_in_its_own_protocol(stack: Stack) -> None:
+    """Past the origin guard and the S3 gate, an unsigned DynamoDB call gets DynamoDB's error, not XML."""
+    headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.Scan"}
+    reply = send(stack.endpoint, "POST", "/", body=b'{"TableName": "imgflow-images"}', headers=headers)
+    assert reply.status == 400
+    assert json.loads(reply.body)["__type"].endswith("MissingAuthenticationTokenException")
+
+
 # -- Sec-Fetch-Site: cross-site -----------------------------------------------------------------------------
 def test_cross_site_requests_without_an_origin_are_refused(stack: Stack) -> None:
     cross = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}

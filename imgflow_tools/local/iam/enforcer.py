@@ -39,12 +39,6 @@ from imgflow_tools.local.iam.roles import StackModel
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CONTROL_PREFIXES = ("/moto-api", "/_imgflow")
 IAM_PATH = "/_imgflow/iam"
-_JSON_TARGETS = {
-    "DynamoDB_": "dynamodb",
-    "AWSStepFunctions": "states",
-    "AWSEvents": "events",
-    "AmazonSQS": "sqs",
-}
 
 _MESSAGES = {
     "missing": "Request is missing Authentication Token",
@@ -183,7 +177,7 @@ class IamEnforcer:
         if environ.get("CONTENT_LENGTH"):
             headers["content-length"] = str(environ["CONTENT_LENGTH"])
         control = path.startswith(CONTROL_PREFIXES)
-        service = self._service_guess(path, headers)
+        service = sigv4.service_of(path, headers.get("x-amz-target", ""))
         authorization = headers.get("authorization", "")
         params = dict(parse_qsl(query, keep_blank_values=True))
         try:
@@ -278,16 +272,6 @@ class IamEnforcer:
         if principal.session_token is not None and token != principal.session_token:
             raise sigv4.Refused("bad_token")
         return principal
-
-    @staticmethod
-    def _service_guess(path: str, headers: dict[str, str]) -> str:
-        target = headers.get("x-amz-target", "")
-        for prefix, service in _JSON_TARGETS.items():
-            if target.startswith(prefix):
-                return service
-        if path.startswith(("/2015-03-31/", "/2017-10-31/", "/2019-09-30/")):
-            return "lambda"
-        return "s3"
 
     # -- answers --------------------------------------------------------------------------------------------
     def _refuse(
