@@ -24,16 +24,19 @@ from typing import Any
 import requests
 from werkzeug.test import Client
 
-from imgflow import keys
+from imgflow import aws, keys
 from imgflow.records import ImageRepository
 from imgflow.records.table import FINAL_STATUSES
+from imgflow.workflow.asl import REPROCESS, definition_text
 from imgflow_tools import tokens
+from imgflow_tools.local import moto_adapter
 from imgflow_tools.local.cloud import FINAL, LocalCloud
-from imgflow_tools.local.iam import credentials
+from imgflow_tools.local.iam import credentials, policy
+from imgflow_tools.local.iam.roles import STATE_MACHINE_OUTPUTS, local_function_names, machine_principal
 from imgflow_tools.local.server import ApiGateway
 from imgflow_tools.ops import reprocess
 from imgflow_tools.ops import stack as stacks
-from tests.support.faults import Inject
+from tests.support.faults import Inject, client_error, injecting
 from tests.support.images import jpeg_bytes
 
 #: What a refused call leaves behind: AWS's code, or a HEAD's bodiless 403 as botocore words it.
@@ -225,8 +228,6 @@ def upload_and_read(tour: Tour) -> None:
 def inline_upload(tour: Tour) -> None:
     """POST /images with the bytes in the body: the API stores the original itself. Its PutItem is answered
     as botocore's retry of an applied put is (ConditionalCheckFailed): the API reads the record back."""
-    from imgflow import aws
-    from tests.support.faults import client_error
 
     retried: list[str] = []
 
@@ -286,8 +287,6 @@ def delete_while_processing(tour: Tour) -> None:
     deleted: list[int] = []
 
     def delete_first(params: dict[str, Any], **_: Any) -> None:
-        from imgflow_tools.local import moto_adapter
-
         key = json.dumps(params.get("Key", {}))
         if (
             uploaded
@@ -310,8 +309,6 @@ def delete_while_processing(tour: Tour) -> None:
 
 def _original_gone_for(task: str) -> Callable[[Tour], None]:
     def scenario(tour: Tour) -> None:
-        from imgflow_tools.local import moto_adapter
-
         missed: list[str] = []
         uploaded: list[str] = []
 
@@ -340,7 +337,6 @@ def reprocess_failed(tour: Tour) -> None:
     renditions = tour.cloud.settings.renditions_bucket
 
     def outage(params: dict[str, Any], **_: Any) -> None:
-        from tests.support.faults import client_error
 
         if params.get("Bucket") == renditions and tour.owner in params.get("Key", ""):
             raise client_error("SlowDown", 503, "PutObject")
@@ -360,8 +356,6 @@ def reprocess_failed(tour: Tour) -> None:
 def reprocess_stuck(tour: Tour) -> None:
     """``reprocess`` mode stuck: a dead letter, a PENDING image with and without its original, a PROCESSING
     one whose run is gone; then a run over every owner's PENDING images older than ten years (none)."""
-    from imgflow_tools.local import moto_adapter
-
     repo = tour.repository()
     never, lost, dead = keys.new_image_id(), keys.new_image_id(), keys.new_image_id()
     tour.images |= {never, lost, dead}
@@ -420,8 +414,6 @@ SCENARIOS: tuple[Callable[[Tour], None], ...] = (
 
 def every_role() -> list[str]:
     """Every principal with a template role: the functions (by their handlers) and both state machines."""
-    from imgflow_tools.local.iam.roles import STATE_MACHINE_OUTPUTS, local_function_names, machine_principal
-
     return sorted([*local_function_names().values(), *map(machine_principal, STATE_MACHINE_OUTPUTS.values())])
 
 
@@ -471,14 +463,12 @@ class Toured:
     def first_scenario(self, role: str, grant: tuple[str, str]) -> str | None:
         """The first scenario whose calls as ``role`` use ``grant``."""
         for name, per_role in self.calls.items():
-            if any(policy_covers(grant, call) for call in per_role.get(role, set())):
+            if any(policy.covers(grant, call) for call in per_role.get(role, set())):
                 return name
         return None
 
 
 def policy_covers(grant: tuple[str, str], call: tuple[str, str]) -> bool:
-    from imgflow_tools.local.iam import policy
-
     return policy.covers(grant, call)
 
 
@@ -496,8 +486,6 @@ class Played:
 
 def play(cloud: LocalCloud, scenario: Callable[[Tour], None]) -> Played:
     """Play one scenario on ``cloud`` and return what it called and what it left as evidence."""
-    from tests.support.faults import injecting
-
     assert cloud.iam is not None and cloud.iam.enforcer is not None
     usage = cloud.iam.enforcer.usage
     allowed_before, denied_before = _snapshot(usage.allowed), _snapshot(usage.denied)
@@ -519,8 +507,6 @@ def play(cloud: LocalCloud, scenario: Callable[[Tour], None]) -> Played:
 
 def without(policies: tuple[dict[str, Any], ...], grant: tuple[str, str]) -> tuple[dict[str, Any], ...]:
     """The policies with ``grant`` (one action on one resource, as written) taken out, all else kept."""
-    from imgflow_tools.local.iam import policy
-
     action, resource = grant
 
     def listed(value: Any) -> list[str]:
@@ -549,8 +535,6 @@ def map_item_actions() -> set[str]:
     ``test_upstream_distributed_map_ignores_its_failed_children``): a refusal there shows in the run's outcome
     and in the endpoint's refusals, not in the execution.
     """
-    from imgflow.workflow.asl import REPROCESS, definition_text
-
     found: set[str] = set()
 
     def walk(states: dict[str, Any], inside: bool) -> None:
@@ -572,8 +556,6 @@ def map_item_actions() -> set[str]:
 def removal_misses(cloud: LocalCloud, toured: Toured, role: str) -> list[str]:
     """For each grant of ``role`` the tour used: the scenario that first used it, played without it. What is
     returned are the grants whose removal went unnoticed (no refusal, no failure, or AccessDenied unnamed)."""
-    from imgflow_tools.local.iam import policy
-
     assert cloud.iam is not None
     session = cloud.iam.keys.sessions[role]
     assert session.role is not None
@@ -581,8 +563,6 @@ def removal_misses(cloud: LocalCloud, toured: Toured, role: str) -> list[str]:
     used = [(g, n) for g in policy.grants(session.role.policies) if (n := toured.first_scenario(role, g))]
     if not used:
         return [f"the tour made no call as {role}"]
-    from imgflow_tools.local.iam.roles import machine_principal
-
     swallowed = map_item_actions() if role == machine_principal("imgflow-reprocess") else set()
     unnoticed = []
     for grant, name in used:
